@@ -1,0 +1,117 @@
+/**
+ * The in-memory model that a `.nca` file holds. Everything here is plain data:
+ * the trainer builds it, the codec writes and reads it, the reference core and
+ * the players run it. See formats/SPEC.md for the meaning of every field.
+ */
+
+/** The fixed 3x3 perception filters, by name. Row-major, row = y offset -1..1, column = x offset -1..1. */
+export const FILTER_KERNELS = {
+  identity: [0, 0, 0, 0, 1, 0, 0, 0, 0],
+  sobel_x: [-1, 0, 1, -2, 0, 2, -1, 0, 1],
+  sobel_y: [-1, -2, -1, 0, 0, 0, 1, 2, 1],
+  laplacian: [1, 2, 1, 2, -12, 2, 1, 2, 1],
+} as const;
+
+export type FilterName = keyof typeof FILTER_KERNELS;
+export const FILTER_NAMES = Object.keys(FILTER_KERNELS) as FilterName[];
+
+export type Padding = 'circular' | 'zeros';
+export type Activation = 'relu';
+export type WeightDtype = 'int8' | 'float16' | 'float32';
+
+export interface ColorMapping {
+  /** First state channel shown as colour. */
+  offset: number;
+  /** 3 (RGB) or 4 (RGBA). */
+  count: 3 | 4;
+  /** Added before display: colour = clamp(x[offset + i] + bias, 0, 1). The source method uses 0.5. */
+  bias: number;
+}
+
+export interface Topology {
+  channels: number;
+  hidden: number;
+  /** Perception filters, applied to every channel. Perception index = channel * filters.length + filter. */
+  filters: FilterName[];
+  padding: Padding;
+  activation: Activation;
+  /** Probability that a cell applies its update on a given step. */
+  fireRate: number;
+  color: ColorMapping;
+}
+
+/** How the initial state is made. */
+export type SeedRecipe =
+  /** Per-cell standard normal noise over all channels, min-max normalised per cell to [0, 1] (the source method). */
+  | { kind: 'noise' }
+  /** All zeros but one cell at the grid centre, which takes `value` (length = channels). */
+  | { kind: 'cell'; value: number[] }
+  /** A small explicit state [height, width, channels] placed at the grid centre on a zero background. */
+  | { kind: 'image'; width: number; height: number; data: Float32Array };
+
+export interface Prompt {
+  text: string;
+  weight: number;
+}
+
+/** Free-form provenance. Every field is optional. */
+export interface Metadata {
+  title?: string;
+  prompts?: Prompt[];
+  negativePrompts?: Prompt[];
+  /** e.g. "openai/clip-vit-base-patch32", or "pixel-target" for image-target runs. */
+  clipModel?: string;
+  iterations?: number;
+  /** ISO 8601. */
+  createdAt?: string;
+  /** e.g. "nca-studio 0.1.0". */
+  tool?: string;
+  /** Anything else the trainer wants to record (settings, losses). Must be JSON. */
+  extra?: Record<string, unknown>;
+}
+
+/**
+ * Weights, always as float32 in memory, [out][in] row-major.
+ * `w1`: [hidden, channels * filters.length], `b1`: [hidden], `w2`: [channels, hidden], `b2` (optional): [channels].
+ */
+export interface Weights {
+  w1: Float32Array;
+  b1: Float32Array;
+  w2: Float32Array;
+  b2?: Float32Array;
+}
+
+export interface NcaModel {
+  topology: Topology;
+  weights: Weights;
+  seed: SeedRecipe;
+  metadata: Metadata;
+}
+
+export function defaultTopology(overrides: Partial<Topology> = {}): Topology {
+  return {
+    channels: 12,
+    hidden: 128,
+    filters: ['identity', 'sobel_x', 'sobel_y', 'laplacian'],
+    padding: 'circular',
+    activation: 'relu',
+    fireRate: 0.5,
+    color: { offset: 0, count: 3, bias: 0.5 },
+    ...overrides,
+  };
+}
+
+/** Number of perception features per cell: channels x filters. */
+export function perceptionSize(t: Topology): number {
+  return t.channels * t.filters.length;
+}
+
+/** Expected tensor shapes for a topology. */
+export function weightShapes(t: Topology): Record<keyof Weights, [number, number] | [number]> {
+  return {
+    w1: [t.hidden, perceptionSize(t)],
+    b1: [t.hidden],
+    w2: [t.channels, t.hidden],
+    b2: [t.channels],
+  };
+}
