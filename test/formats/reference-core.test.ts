@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createState, defaultTopology, ReferenceNca, standardMask, step, type NcaModel } from '../../formats/index.ts';
+import { maxAbsDiff, randomModel } from '../helpers/models.ts';
+
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/core-steps.json', import.meta.url), 'utf8'));
+const floats = (b64: string) => {
+  const buf = Buffer.from(b64, 'base64');
+  return new Float32Array(new Uint8Array(buf).buffer);
+};
+
+test('reference core matches the PyTorch source formula to 1e-5 (tools/make_core_fixture.py)', () => {
+  const model: NcaModel = {
+    topology: defaultTopology({ channels: fixture.channels, hidden: fixture.hidden }),
+    weights: { w1: floats(fixture.w1), b1: floats(fixture.b1), w2: floats(fixture.w2) },
+    seed: { kind: 'noise' },
+    metadata: {},
+  };
+  const grid = { width: fixture.width, height: fixture.height };
+  let state: Float32Array = floats(fixture.states[0]);
+  for (let s = 0; s < fixture.masks.length; s++) {
+    state = step(model, state, grid, Uint8Array.from(fixture.masks[s]));
+    const expected = floats(fixture.states[s + 1]);
+    const err = maxAbsDiff(state, expected);
+    assert.ok(err < 1e-5, `step ${s + 1}: max error ${err}`);
+    assert.ok(maxAbsDiff(expected, floats(fixture.states[s])) > 1e-2, 'the fixture really changes per step');
+  }
+});
+
+test('noise seed: per-cell min-max normalised to [0, 1], reproducible per seed', () => {
+  const model = randomModel();
+  const grid = { width: 9, height: 7 };
+  const a = createState(model, grid, 5);
+  assert.deepEqual(a, createState(model, grid, 5));
+  assert.notDeepEqual(a, createState(model, grid, 6));
+  for (let cell = 0; cell < 63; cell++) {
+    const v = a.subarray(cell * 12, cell * 12 + 12);
+    assert.equal(Math.min(...v), 0);
+    assert.equal(Math.max(...v), 1);
+  }
+});
+
+test('cell and image seeds are centred', () => {
+  const cell = createState(randomModel({ recipe: 'cell' }), { width: 6, height: 4 });
+  const at = (2 * 6 + 3) * 12;
+  assert.deepEqual([...cell.subarray(at, at + 12)], [0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+  assert.equal(cell.reduce((s, v) => s + v, 0), 9);
+  const model = randomModel({ recipe: 'image' });
+  const image = createState(model, { width: 7, height: 5 });
+  if (model.seed.kind !== 'image') throw new Error('unreachable');
+  // 5x3 image in a 7x5 grid: top-left at (1, 1).
+  assert.deepEqual(image.subarray((1 * 7 + 1) * 12, (1 * 7 + 1) * 12 + 12), model.seed.data.subarray(0, 12));
+});
+
+test('standard mask fires at the fire rate and differs per step', () => {
+  const topology = defaultTopology({ fireRate: 0.3 });
+  const grid = { width: 64, height: 64 };
+  const m0 = standardMask(topology, grid, 1, 0);
+  const rate = m0.reduce((s, v) => s + v, 0) / m0.length;
+  assert.ok(Math.abs(rate - 0.3) < 0.03, `rate ${rate}`);
+  assert.notDeepEqual(m0, standardMask(topology, grid, 1, 1));
+});
+
+test('ReferenceNca: circular padding makes a shifted state evolve shifted', () => {
+  const model = randomModel({ topology: { hidden: 16, fireRate: 1 } });
+  const grid = { width: 8, height: 6 };
+  const a = new ReferenceNca(model, grid, 3);
+  const shifted = new ReferenceNca(model, grid, 3);
+  // Roll the initial state by one column.
+  for (let y = 0; y < 6; y++)
+    for (let x = 0; x < 8; x++)
+      shifted.state.set(a.state.subarray((y * 8 + x) * 12, (y * 8 + x) * 12 + 12), (y * 8 + ((x + 1) % 8)) * 12);
+  a.run(3);
+  shifted.run(3);
+  const rolled = new Float32Array(a.state.length);
+  for (let y = 0; y < 6; y++)
+    for (let x = 0; x < 8; x++) rolled.set(a.state.subarray((y * 8 + x) * 12, (y * 8 + x) * 12 + 12), (y * 8 + ((x + 1) % 8)) * 12);
+  assert.ok(maxAbsDiff(rolled, shifted.state) < 1e-6);
+  assert.equal(a.rgba().length, 8 * 6 * 4);
+});
