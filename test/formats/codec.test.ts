@@ -101,3 +101,7 @@ test('a minor version bump is still read', () => {
   view.setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
   assert.equal(decodeNca(bytes).file.version, '1.7');
 });
+
+test('CRC-32 check value from SPEC.md §1', () => {
+  assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
+});

@@ -1,0 +1,69 @@
+/** `nca info FILE`: topology, size and metadata of a .nca file. */
+import { decodeNca, NcaFormatError, type DecodedNca } from '../../formats/index.ts';
+import { parseFlags, readInput } from '../args.ts';
+import { CliError, EXIT } from '../exit-codes.ts';
+import type { Command } from '../command.ts';
+
+const help = `Usage: nca info FILE.nca [--json]
+
+Prints a model's topology, size and metadata. On a corrupt, truncated or foreign
+file it prints one line saying what is wrong and exits with code 65.
+
+Options:
+  --json    machine-readable output
+
+Example:
+  nca info examples/models/ring.nca`;
+
+function describe({ model, file }: DecodedNca, path: string): string {
+  const t = model.topology;
+  const params = model.weights.w1.length + model.weights.b1.length + model.weights.w2.length + (model.weights.b2?.length ?? 0);
+  const m = model.metadata;
+  const colour = `${t.color.count === 4 ? 'RGBA' : 'RGB'} = channels ${t.color.offset}..${t.color.offset + t.color.count - 1} + ${t.color.bias}`;
+  const seed = model.seed.kind === 'image' ? `image ${model.seed.width}x${model.seed.height}` : model.seed.kind;
+  const lines = [
+    `${path}: .nca v${file.version}, ${file.byteLength} bytes`,
+    `  channels     ${t.channels} (colour: ${colour})`,
+    `  perception   ${t.filters.join(', ')} (${t.padding} padding)`,
+    `  network      ${t.channels * t.filters.length} -> ${t.hidden} (${t.activation}) -> ${t.channels}, ${params} parameters`,
+    `  update       stochastic, fire rate ${t.fireRate}`,
+    `  seed         ${seed}`,
+    `  weights      ${file.tensors.map((x) => `${x.name} ${x.dtype}[${x.shape.join('x')}]`).join(', ')}`,
+  ];
+  const prompts = (list?: { text: string; weight: number }[]) => list?.map((p) => `"${p.text}":${p.weight}`).join(', ');
+  if (m.title) lines.push(`  title        ${m.title}`);
+  if (m.prompts?.length) lines.push(`  prompts      ${prompts(m.prompts)}`);
+  if (m.negativePrompts?.length) lines.push(`  negative     ${prompts(m.negativePrompts)}`);
+  if (m.clipModel) lines.push(`  guidance     ${m.clipModel}`);
+  if (m.iterations !== undefined) lines.push(`  iterations   ${m.iterations}`);
+  if (m.createdAt) lines.push(`  created      ${m.createdAt}`);
+  if (m.tool) lines.push(`  tool         ${m.tool}`);
+  const skipped = file.chunks.filter((c) => c.skipped).map((c) => c.type);
+  if (skipped.length) lines.push(`  skipped      optional chunks ${skipped.join(', ')}`);
+  return lines.join('\n');
+}
+
+export const info: Command = {
+  name: 'info',
+  summary: 'show the topology, size and metadata of a .nca file',
+  help,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, { json: { type: 'boolean' } });
+    if (positionals.length !== 1) throw new CliError('expected exactly one FILE (see --help)', EXIT.usage);
+    const path = positionals[0];
+    let decoded: DecodedNca;
+    try {
+      decoded = decodeNca(await readInput(path));
+    } catch (error) {
+      if (error instanceof NcaFormatError) throw new CliError(`${path}: ${error.message}`, EXIT.badInput);
+      throw error;
+    }
+    if (values.json) {
+      const { model, file } = decoded;
+      console.log(JSON.stringify({ path, ...file, topology: model.topology, seed: model.seed.kind, metadata: model.metadata }, null, 2));
+    } else {
+      console.log(describe(decoded, path));
+    }
+    return EXIT.ok;
+  },
+};
