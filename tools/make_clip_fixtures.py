@@ -166,7 +166,8 @@ def write_model_dir(name, config_json, config, storage_dtype, seed, legacy_buffe
     tokens = {t: tokenizer(t, truncation=True, max_length=CONTEXT).input_ids for t in PROMPTS + TOKENIZER_ONLY}
     with open(os.path.join(out, 'expected.json'), 'w') as f:
         json.dump({'prompts': PROMPTS, 'context_length': CONTEXT, 'mean': CLIP_MEAN, 'std': CLIP_STD,
-                   'token_ids': tokens}, f, indent=2)
+                   'token_ids': tokens, 'untruncated_lengths': {t: len(tokenizer(t).input_ids) for t in tokens}},
+                  f, indent=2)
     print(f'{name}: similarity {values["similarity"].item():.6f}, '
           f'|grad| {values["grad_rgb"].abs().max().item():.3e}, vocab {len(tokenizer)}')
 
