@@ -47,7 +47,7 @@ function fileWith(header: unknown, data = new Uint8Array(0), headerLen?: number)
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(headerLen ?? json.length));
   const path = join(mkdtempSync(join(tmpdir(), 'st-')), 'bad.safetensors');
-  writeFileSync(path, Buffer.concat([len, json, data]));
+  writeFileSync(path, Buffer.concat([len, json, Buffer.from(data)]));
   return path;
 }
 
