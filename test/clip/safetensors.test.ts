@@ -42,7 +42,7 @@ test('reports integer tensors, unknown names and shape mismatches clearly', () =
 });
 
 /** Builds a file from a header object and a data section, like the format's writers do. */
-function fileWith(header: unknown, data = new Uint8Array(0), headerLen?: number): string {
+function fileWith(header: unknown, data: Uint8Array = new Uint8Array(0), headerLen?: number): string {
   const json = Buffer.from(typeof header === 'string' ? header : JSON.stringify(header));
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(headerLen ?? json.length));
