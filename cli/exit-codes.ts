@@ -11,6 +11,8 @@ export const EXIT = {
   badInput: 65,
   /** An input file does not exist or cannot be read. */
   noInput: 66,
+  /** A program the command needs is not installed (ffmpeg for MP4/WebM). */
+  unavailable: 69,
   /** Stopped by Ctrl-C (after saving what can be saved). */
   interrupted: 130,
 } as const;

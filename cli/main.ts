@@ -1,9 +1,11 @@
 /** `nca <command> [options]`: dispatches to one module per verb in cli/commands/. */
 import { CliError, EXIT } from './exit-codes.ts';
 import type { Command } from './command.ts';
+import { exportCommand } from './commands/export.ts';
 import { info } from './commands/info.ts';
+import { render } from './commands/render.ts';
 
-const commands: Command[] = [info];
+const commands: Command[] = [exportCommand, info, render];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
