@@ -1,0 +1,42 @@
+/**
+ * What both backends bake into their shaders for one model. Shaders are generated per
+ * topology so that every loop has a constant bound and the compiler can unroll it.
+ */
+import { FILTER_KERNELS, STREAM_MASK, type Topology } from '../formats/index.ts';
+
+export interface ShaderConstants {
+  channels: number;
+  /** RGBA groups of 4 channels (WebGL2 textures layers); the last one is zero-padded. */
+  packs: number;
+  filters: number;
+  hidden: number;
+  /** The topology's 3x3 kernels in order, flattened: kernels[f * 9 + tap], tap = (dy + 1) * 3 + (dx + 1). */
+  kernels: number[];
+  circular: boolean;
+  /**
+   * A cell fires when (hash >> 8) < fireThreshold. The reference compares (hash >> 8) / 2^24 < fireRate
+   * in float64; comparing integers with ceil(fireRate * 2^24) gives exactly the same mask on any GPU.
+   */
+  fireThreshold: number;
+  streamMask: number;
+  color: Topology['color'];
+}
+
+export function shaderConstants(topology: Topology): ShaderConstants {
+  return {
+    channels: topology.channels,
+    packs: Math.ceil(topology.channels / 4),
+    filters: topology.filters.length,
+    hidden: topology.hidden,
+    kernels: topology.filters.flatMap((name) => [...FILTER_KERNELS[name]]),
+    circular: topology.padding === 'circular',
+    fireThreshold: Math.ceil(topology.fireRate * 2 ** 24),
+    streamMask: STREAM_MASK,
+    color: topology.color,
+  };
+}
+
+/** A number as a float literal both GLSL and WGSL accept (`2` would be an int). */
+export function float(n: number): string {
+  return Number.isInteger(n) ? `${n}.0` : `${n}`;
+}

@@ -1,0 +1,181 @@
+/** The WebGL2 backend: fragment shaders, ping-pong between two layered float textures. */
+import type { Grid, NcaModel } from '../../formats/index.ts';
+import type { Backend } from '../backend.ts';
+import { PlayerError } from '../errors.ts';
+import { shaderConstants, type ShaderConstants } from '../shader-constants.ts';
+import { createProgram, nearest, stateFormat, type Program } from './gl.ts';
+import { displayFragment, eraseFragment, stepFragment } from './shaders.ts';
+import { packWeights } from './weights.ts';
+
+interface StateTarget {
+  texture: WebGLTexture;
+  framebuffer: WebGLFramebuffer;
+}
+
+export function createWebGl2Backend(model: NcaModel): Backend {
+  const canvas = document.createElement('canvas');
+  const gl = canvas.getContext('webgl2', { antialias: false, depth: false, stencil: false, powerPreference: 'high-performance' });
+  if (!gl) throw new PlayerError('no-backend', 'WebGL2 is not available');
+  return new WebGl2Backend(canvas, gl, model);
+}
+
+class WebGl2Backend implements Backend {
+  readonly kind = 'webgl2';
+  onlost: (() => void) | null = null;
+  private readonly k: ShaderConstants;
+  private readonly format: number;
+  private readonly programs: { step: Program; erase: Program; display: Program };
+  private readonly weights: WebGLTexture;
+  private grid: Grid = { width: 0, height: 0 };
+  /** targets[0] holds the current state; a step renders into targets[1], then they swap. */
+  private targets: StateTarget[] = [];
+
+  constructor(
+    readonly canvas: HTMLCanvasElement,
+    private readonly gl: WebGL2RenderingContext,
+    model: NcaModel,
+  ) {
+    this.k = shaderConstants(model.topology);
+    this.format = stateFormat(gl);
+    const outputs = Math.min(gl.getParameter(gl.MAX_DRAW_BUFFERS), gl.getParameter(gl.MAX_COLOR_ATTACHMENTS));
+    if (this.k.packs > outputs) {
+      throw new PlayerError(
+        'unsupported-model',
+        `the model has ${this.k.channels} channels; WebGL2 on this GPU runs at most ${4 * outputs}`,
+      );
+    }
+    this.programs = {
+      step: createProgram(gl, stepFragment(this.k), ['state', 'weights', 'seed', 'step']),
+      erase: createProgram(gl, eraseFragment(this.k), ['center', 'radius']),
+      display: createProgram(gl, displayFragment(this.k), ['state']),
+    };
+    this.weights = this.uploadWeights(model);
+    canvas.addEventListener('webglcontextlost', (event) => {
+      event.preventDefault();
+      this.onlost?.();
+      this.onlost = null;
+    });
+  }
+
+  private uploadWeights(model: NcaModel): WebGLTexture {
+    const { gl } = this;
+    const { data, width, height } = packWeights(model, this.k);
+    const texture = gl.createTexture()!;
+    gl.bindTexture(gl.TEXTURE_2D, texture);
+    nearest(gl, gl.TEXTURE_2D);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA32F, width, height, 0, gl.RGBA, gl.FLOAT, data);
+    return texture;
+  }
+
+  private createTarget(): StateTarget {
+    const { gl, grid } = this;
+    const texture = gl.createTexture()!;
+    gl.bindTexture(gl.TEXTURE_2D_ARRAY, texture);
+    nearest(gl, gl.TEXTURE_2D_ARRAY);
+    gl.texStorage3D(gl.TEXTURE_2D_ARRAY, 1, this.format, grid.width, grid.height, this.k.packs);
+    const framebuffer = gl.createFramebuffer()!;
+    gl.bindFramebuffer(gl.FRAMEBUFFER, framebuffer);
+    for (let i = 0; i < this.k.packs; i++) {
+      gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + i, texture, 0, i);
+    }
+    gl.drawBuffers(this.attachments());
+    return { texture, framebuffer };
+  }
+
+  private attachments(): number[] {
+    return Array.from({ length: this.k.packs }, (_, i) => this.gl.COLOR_ATTACHMENT0 + i);
+  }
+
+  private deleteTargets(): void {
+    for (const { texture, framebuffer } of this.targets) {
+      this.gl.deleteTexture(texture);
+      this.gl.deleteFramebuffer(framebuffer);
+    }
+    this.targets = [];
+  }
+
+  setState(state: Float32Array, grid: Grid): void {
+    const { gl, k } = this;
+    if (grid.width !== this.grid.width || grid.height !== this.grid.height || this.targets.length === 0) {
+      this.deleteTargets();
+      this.grid = { ...grid };
+      this.targets = [this.createTarget(), this.createTarget()];
+      this.canvas.width = grid.width;
+      this.canvas.height = grid.height;
+    }
+    // [height][width][channels] -> [layer][height][width][4]
+    const cells = grid.width * grid.height;
+    const layers = new Float32Array(k.packs * cells * 4);
+    for (let cell = 0; cell < cells; cell++) {
+      for (let c = 0; c < k.channels; c++) layers[(Math.floor(c / 4) * cells + cell) * 4 + (c % 4)] = state[cell * k.channels + c];
+    }
+    gl.bindTexture(gl.TEXTURE_2D_ARRAY, this.targets[0].texture);
+    gl.texSubImage3D(gl.TEXTURE_2D_ARRAY, 0, 0, 0, 0, grid.width, grid.height, k.packs, gl.RGBA, gl.FLOAT, layers);
+  }
+
+  step(seed: number, step: number): void {
+    const { gl } = this;
+    const { program, uniforms } = this.programs.step;
+    gl.useProgram(program);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, this.targets[1].framebuffer);
+    gl.viewport(0, 0, this.grid.width, this.grid.height);
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D_ARRAY, this.targets[0].texture);
+    gl.uniform1i(uniforms.state, 0);
+    gl.activeTexture(gl.TEXTURE1);
+    gl.bindTexture(gl.TEXTURE_2D, this.weights);
+    gl.uniform1i(uniforms.weights, 1);
+    gl.uniform1ui(uniforms.seed, seed >>> 0);
+    gl.uniform1ui(uniforms.step, step >>> 0);
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
+    this.targets.reverse();
+  }
+
+  erase(x: number, y: number, radius: number): void {
+    const { gl } = this;
+    const { program, uniforms } = this.programs.erase;
+    gl.useProgram(program);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, this.targets[0].framebuffer);
+    gl.viewport(0, 0, this.grid.width, this.grid.height);
+    gl.uniform2f(uniforms.center, x, y); // texel rows are grid rows, so y needs no flip here
+    gl.uniform1f(uniforms.radius, radius);
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
+  }
+
+  draw(): void {
+    const { gl } = this;
+    const { program, uniforms } = this.programs.display;
+    gl.useProgram(program);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    gl.viewport(0, 0, this.grid.width, this.grid.height);
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D_ARRAY, this.targets[0].texture);
+    gl.uniform1i(uniforms.state, 0);
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
+  }
+
+  async read(): Promise<Float32Array> {
+    const { gl, k, grid } = this;
+    const cells = grid.width * grid.height;
+    const layer = new Float32Array(cells * 4);
+    const state = new Float32Array(cells * k.channels);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, this.targets[0].framebuffer);
+    for (let i = 0; i < k.packs; i++) {
+      gl.readBuffer(gl.COLOR_ATTACHMENT0 + i);
+      gl.readPixels(0, 0, grid.width, grid.height, gl.RGBA, gl.FLOAT, layer);
+      for (let cell = 0; cell < cells; cell++) {
+        for (let j = 0; j < 4 && 4 * i + j < k.channels; j++) state[cell * k.channels + 4 * i + j] = layer[cell * 4 + j];
+      }
+    }
+    return state;
+  }
+
+  destroy(): void {
+    this.onlost = null;
+    this.deleteTargets();
+    this.gl.deleteTexture(this.weights);
+    for (const { program } of Object.values(this.programs)) this.gl.deleteProgram(program);
+    // Browsers cap live contexts per page: free this one now rather than at garbage collection.
+    this.gl.getExtension('WEBGL_lose_context')?.loseContext();
+  }
+}

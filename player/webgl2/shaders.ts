@@ -1,0 +1,145 @@
+/**
+ * GLSL ES 3.00 for the WebGL2 backend, generated per model (see ../shader-constants.ts).
+ *
+ * State: a 2D array texture, one RGBA layer per 4 channels (12 channels = 3 layers),
+ * texel (x, y) = cell (x, y). Two such textures ping-pong. Weights: one RGBA32F texture,
+ * one row per hidden unit (layout in ./weights.ts). The step shader follows
+ * formats/reference-core.ts `step` line for line, 4 channels at a time.
+ */
+import { float, type ShaderConstants } from '../shader-constants.ts';
+import { weightColumns } from './weights.ts';
+
+/** A triangle that covers the viewport; no vertex buffers needed. */
+export const fullscreenVertex = `#version 300 es
+void main() {
+  vec2 p = vec2(gl_VertexID & 1, gl_VertexID >> 1) * 4.0 - 1.0;
+  gl_Position = vec4(p, 0.0, 1.0);
+}`;
+
+function header(k: ShaderConstants): string {
+  return `#version 300 es
+precision highp float;
+precision highp int;
+precision highp sampler2DArray;
+#define CHANNELS ${k.channels}
+#define PACKS ${k.packs}
+#define FILTERS ${k.filters}
+#define HIDDEN ${k.hidden}
+uniform sampler2DArray state;
+`;
+}
+
+/** One `out` per state layer: GLSL ES 3.00 only indexes output arrays with constants, so they are spelled out. */
+function outputs(k: ShaderConstants): { declare: string; write: (from: string) => string } {
+  const layers = [...Array(k.packs).keys()];
+  return {
+    declare: layers.map((i) => `layout(location = ${i}) out vec4 next${i};`).join('\n'),
+    write: (from) => layers.map((i) => `next${i} = ${from.replaceAll('#', String(i))};`).join('\n  '),
+  };
+}
+
+/** formats/random.ts: lowbias32 and the per-cell mask draw, in uint arithmetic. */
+function fireFunction(k: ShaderConstants): string {
+  return `
+uint hash32(uint x) {
+  x ^= x >> 16u;
+  x *= 0x7feb352du;
+  x ^= x >> 15u;
+  x *= 0x846ca68bu;
+  return x ^ (x >> 16u);
+}
+
+bool fires(uint seed, uint step, ivec2 cell) {
+  uint key = hash32(hash32(seed ^ ${k.streamMask}u) ^ step);
+  uint h = hash32(key ^ ((uint(cell.x) & 0xffffu) | ((uint(cell.y) & 0xffffu) << 16u)));
+  return (h >> 8u) < ${k.fireThreshold}u;
+}
+`;
+}
+
+export function stepFragment(k: ShaderConstants): string {
+  const out = outputs(k);
+  const w = weightColumns(k);
+  return `${header(k)}
+uniform sampler2D weights;
+uniform uint seed;
+uniform uint step;
+${out.declare}
+
+const float KERNELS[FILTERS * 9] = float[](${k.kernels.map(float).join(', ')});
+${fireFunction(k)}
+void main() {
+  ivec2 cell = ivec2(gl_FragCoord.xy);
+  ivec2 size = textureSize(state, 0).xy;
+  vec4 x[PACKS];
+  for (int i = 0; i < PACKS; i++) x[i] = texelFetch(state, ivec3(cell, i), 0);
+  if (!fires(seed, step, cell)) {
+    ${out.write('x[#]')}
+    return;
+  }
+
+  // Perception of the old state: p[f * PACKS + i] holds filter f of channels 4i..4i+3.
+  vec4 p[FILTERS * PACKS];
+  for (int i = 0; i < FILTERS * PACKS; i++) p[i] = vec4(0.0);
+  for (int dy = -1; dy <= 1; dy++) {
+    for (int dx = -1; dx <= 1; dx++) {
+      ivec2 n = cell + ivec2(dx, dy);
+${
+  k.circular
+    ? '      n = (n + size) % size;'
+    : '      if (any(lessThan(n, ivec2(0))) || any(greaterThanEqual(n, size))) continue; // zero padding'
+}
+      int tap = (dy + 1) * 3 + (dx + 1);
+      for (int i = 0; i < PACKS; i++) {
+        vec4 s = texelFetch(state, ivec3(n, i), 0);
+        for (int f = 0; f < FILTERS; f++) p[f * PACKS + i] += KERNELS[f * 9 + tap] * s;
+      }
+    }
+  }
+
+  // Update network: delta = w2 · relu(w1 · p + b1) + b2, one hidden unit at a time.
+  vec4 delta[PACKS];
+  for (int i = 0; i < PACKS; i++) delta[i] = texelFetch(weights, ivec2(${w.b2} + i, HIDDEN), 0);
+  for (int h = 0; h < HIDDEN; h++) {
+    float s = texelFetch(weights, ivec2(${w.b1}, h), 0).x;
+    for (int i = 0; i < FILTERS * PACKS; i++) s += dot(texelFetch(weights, ivec2(${w.w1} + i, h), 0), p[i]);
+    float hidden = max(s, 0.0);
+    for (int i = 0; i < PACKS; i++) delta[i] += texelFetch(weights, ivec2(${w.w2} + i, h), 0) * hidden;
+  }
+  ${out.write('x[#] + delta[#]')}
+}`;
+}
+
+/** Zeroes the cells under the brush; every other cell is left alone (discard). */
+export function eraseFragment(k: ShaderConstants): string {
+  const out = outputs(k);
+  return `${header(k)}
+uniform vec2 center;
+uniform float radius;
+${out.declare}
+
+void main() {
+  if (distance(gl_FragCoord.xy, center) > radius) discard;
+  ${out.write('vec4(0.0)')}
+}`;
+}
+
+/** colour = clamp(x[offset + i] + bias, 0, 1), premultiplied; grid row 0 is the top of the canvas. */
+export function displayFragment(k: ShaderConstants): string {
+  const { offset, count, bias } = k.color;
+  const channel = (i: number) => `channel(cell, ${offset + i})`;
+  return `${header(k)}
+out vec4 color;
+
+float channel(ivec2 cell, int c) {
+  return texelFetch(state, ivec3(cell, c / 4), 0)[c % 4];
+}
+
+void main() {
+  ivec2 size = textureSize(state, 0).xy;
+  ivec2 cell = ivec2(gl_FragCoord.x, float(size.y) - gl_FragCoord.y);
+  vec3 rgb = clamp(vec3(${channel(0)}, ${channel(1)}, ${channel(2)}) + ${float(bias)}, 0.0, 1.0);
+  float alpha = ${count === 4 ? `clamp(${channel(3)} + ${float(bias)}, 0.0, 1.0)` : '1.0'};
+  color = vec4(rgb * alpha, alpha);
+}`;
+}

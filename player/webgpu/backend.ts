@@ -1,0 +1,175 @@
+/// <reference types="@webgpu/types" />
+/** The WebGPU backend: compute shaders over two ping-pong storage buffers. */
+import type { Grid, NcaModel } from '../../formats/index.ts';
+import type { Backend } from '../backend.ts';
+import { PlayerError } from '../errors.ts';
+import { shaderConstants, type ShaderConstants } from '../shader-constants.ts';
+import { BRUSH_BYTES, displayShader, eraseShader, PARAMS_BYTES, stepShader } from './shaders.ts';
+
+const WORKGROUP = 8;
+
+export async function createWebGpuBackend(model: NcaModel): Promise<Backend> {
+  const adapter = await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new PlayerError('no-backend', 'WebGPU is not available');
+  // Large grids need more than the default 128 MiB per state buffer.
+  const { maxStorageBufferBindingSize, maxBufferSize } = adapter.limits;
+  const device = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize, maxBufferSize } });
+  const canvas = document.createElement('canvas');
+  const context = canvas.getContext('webgpu');
+  if (!context) throw new PlayerError('no-backend', 'WebGPU cannot draw to a canvas here');
+  const format = navigator.gpu.getPreferredCanvasFormat();
+  context.configure({ device, format, alphaMode: 'premultiplied' });
+  const k = shaderConstants(model.topology);
+  const compute = (code: string) =>
+    device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code }) } });
+  const displayModule = device.createShaderModule({ code: displayShader(k) });
+  try {
+    const [step, erase, display] = await Promise.all([
+      compute(stepShader(k)),
+      compute(eraseShader(k)),
+      device.createRenderPipelineAsync({
+        layout: 'auto',
+        vertex: { module: displayModule },
+        fragment: { module: displayModule, targets: [{ format }] },
+      }),
+    ]);
+    return new WebGpuBackend(canvas, context, device, k, model, { step, erase, display });
+  } catch (error) {
+    device.destroy();
+    throw new PlayerError('gpu', `WebGPU pipeline failed to build: ${(error as Error).message}`);
+  }
+}
+
+interface Pipelines {
+  step: GPUComputePipeline;
+  erase: GPUComputePipeline;
+  display: GPURenderPipeline;
+}
+
+class WebGpuBackend implements Backend {
+  readonly kind = 'webgpu';
+  onlost: (() => void) | null = null;
+  private grid: Grid = { width: 0, height: 0 };
+  private readonly params: GPUBuffer;
+  private readonly brush: GPUBuffer;
+  private readonly weights: GPUBuffer[];
+  /** states[0] is current; a step writes states[1], then they swap. */
+  private states: GPUBuffer[] = [];
+  /** Per direction of the ping-pong, indexed like `states` by which buffer is current. */
+  private groups: { step: GPUBindGroup; erase: GPUBindGroup; display: GPUBindGroup }[] = [];
+  private current = 0;
+
+  constructor(
+    readonly canvas: HTMLCanvasElement,
+    private readonly context: GPUCanvasContext,
+    private readonly device: GPUDevice,
+    private readonly k: ShaderConstants,
+    model: NcaModel,
+    private readonly pipelines: Pipelines,
+  ) {
+    const uniform = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
+    this.params = device.createBuffer({ size: PARAMS_BYTES, usage: uniform });
+    this.brush = device.createBuffer({ size: BRUSH_BYTES, usage: uniform });
+    const { w1, b1, w2, b2 = new Float32Array(k.channels) } = model.weights;
+    this.weights = [w1, b1, w2, b2].map((data) => this.upload(data, GPUBufferUsage.STORAGE));
+    device.lost.then((info) => {
+      if (info.reason !== 'destroyed') this.onlost?.();
+      this.onlost = null;
+    });
+  }
+
+  private upload(data: Float32Array, usage: number): GPUBuffer {
+    const buffer = this.device.createBuffer({ size: data.byteLength, usage, mappedAtCreation: true });
+    new Float32Array(buffer.getMappedRange()).set(data);
+    buffer.unmap();
+    return buffer;
+  }
+
+  private writeParams(seed: number, step: number): void {
+    this.device.queue.writeBuffer(this.params, 0, new Uint32Array([this.grid.width, this.grid.height, seed >>> 0, step >>> 0]));
+  }
+
+  setState(state: Float32Array, grid: Grid): void {
+    const bytes = state.byteLength;
+    if (bytes > this.device.limits.maxStorageBufferBindingSize) {
+      throw new PlayerError('unsupported-model', `a ${grid.width}x${grid.height} grid is too large for this GPU`);
+    }
+    if (grid.width !== this.grid.width || grid.height !== this.grid.height || this.states.length === 0) {
+      for (const buffer of this.states) buffer.destroy();
+      this.grid = { ...grid };
+      const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+      this.states = [0, 1].map(() => this.device.createBuffer({ size: bytes, usage }));
+      this.groups = [0, 1].map((i) => this.bindGroups(this.states[i], this.states[1 - i]));
+      this.canvas.width = grid.width;
+      this.canvas.height = grid.height;
+    }
+    this.current = 0;
+    this.device.queue.writeBuffer(this.states[0], 0, state as Float32Array<ArrayBuffer>); // never a SharedArrayBuffer here
+    this.writeParams(0, 0);
+  }
+
+  private bindGroups(state: GPUBuffer, next: GPUBuffer) {
+    const group = (pipeline: GPUComputePipeline | GPURenderPipeline, buffers: GPUBuffer[]) =>
+      this.device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      });
+    const { step, erase, display } = this.pipelines;
+    return {
+      step: group(step, [this.params, state, next, ...this.weights]),
+      erase: group(erase, [this.params, this.brush, state]),
+      display: group(display, [this.params, state]),
+    };
+  }
+
+  private dispatch(pipeline: GPUComputePipeline, group: GPUBindGroup): void {
+    const encoder = this.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(Math.ceil(this.grid.width / WORKGROUP), Math.ceil(this.grid.height / WORKGROUP));
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  step(seed: number, step: number): void {
+    // writeBuffer is ordered with submits, so each step sees its own step number.
+    this.writeParams(seed, step);
+    this.dispatch(this.pipelines.step, this.groups[this.current].step);
+    this.current = 1 - this.current;
+  }
+
+  erase(x: number, y: number, radius: number): void {
+    this.device.queue.writeBuffer(this.brush, 0, new Float32Array([x, y, radius, 0]));
+    this.dispatch(this.pipelines.erase, this.groups[this.current].erase);
+  }
+
+  draw(): void {
+    const encoder = this.device.createCommandEncoder();
+    const pass = encoder.beginRenderPass({
+      colorAttachments: [{ view: this.context.getCurrentTexture().createView(), loadOp: 'clear', storeOp: 'store' }],
+    });
+    pass.setPipeline(this.pipelines.display);
+    pass.setBindGroup(0, this.groups[this.current].display);
+    pass.draw(3);
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  async read(): Promise<Float32Array> {
+    const source = this.states[this.current];
+    const staging = this.device.createBuffer({ size: source.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(source, 0, staging, 0, source.size);
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const state = new Float32Array(staging.getMappedRange().slice(0));
+    staging.destroy();
+    return state;
+  }
+
+  destroy(): void {
+    this.onlost = null;
+    this.device.destroy(); // frees every buffer and pipeline made from it
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Browser test harness for the player: builds dist/player into a temp folder, serves it with
+ * test models from a local HTTP server on 127.0.0.1, and drives Debian's Chromium through
+ * playwright-core with SwiftShader WebGL2 and WebGPU (../shared/NOTES.md §3).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { buildPlayer } from '../../player/build.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  // WebGPU on SwiftShader's Vulkan; WebGL2 keeps working on SwiftShader through ANGLE.
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+  '--use-angle=swiftshader',
+];
+
+/** A response the test server gives for one path. */
+export interface Route {
+  body: Uint8Array | string;
+  type?: string;
+  status?: number;
+}
+
+const TYPES: Record<string, string> = { '.js': 'text/javascript', '.html': 'text/html', '.png': 'image/png' };
+
+/** The page every test starts from: it loads the built ESM player. */
+const PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><style>body { margin: 0 }</style>
+<script type="module">
+  import * as player from '/dist/nca-player.js';
+  window.player = player;
+  window.playerReady = true;
+</script></head><body></body></html>`;
+
+/** A 1x1 PNG to stand in as a poster. */
+export const POSTER_PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+export interface Harness {
+  url: string;
+  routes: Map<string, Route>;
+  context: BrowserContext;
+  /** A fresh page with the player loaded; `errors` collects uncaught exceptions and console errors. */
+  open(): Promise<{ page: Page; errors: string[] }>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(extraFiles: Record<string, string> = {}): Promise<Harness> {
+  const dist = mkdtempSync(join(tmpdir(), 'nca-player-dist-'));
+  const profile = mkdtempSync(join(tmpdir(), 'nca-player-chromium-'));
+  await buildPlayer(dist);
+  const routes = new Map<string, Route>([
+    ['/', { body: PAGE, type: 'text/html' }],
+    ['/poster.png', { body: POSTER_PNG, type: 'image/png' }],
+  ]);
+  const server: Server = createServer((request, response) => {
+    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    let route = routes.get(path);
+    if (!route && path.startsWith('/dist/')) route = file(join(dist, normalize(path.slice('/dist/'.length))));
+    if (!route && extraFiles[path]) route = file(join(root, extraFiles[path]));
+    if (!route) return void response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    response.writeHead(route.status ?? 200, route.type ? { 'content-type': route.type } : {});
+    response.end(route.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  return {
+    url,
+    routes,
+    context,
+    async open() {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+      await page.goto(`${url}/`);
+      await page.waitForFunction(() => (window as unknown as { playerReady?: boolean }).playerReady);
+      return { page, errors };
+    },
+    async close() {
+      await context.close();
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dist, { recursive: true, force: true });
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+function file(path: string): Route | undefined {
+  try {
+    return { body: readFileSync(path), type: TYPES[extname(path)] ?? 'application/octet-stream' };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface PlayerResult {
+  event: 'load' | 'error';
+  detail: { backend?: string; code?: string; message?: string };
+}
+
+/**
+ * Adds an `<nca-player>` with these attributes to the page and waits for its load or error
+ * event. The element is left in `window.players[id]`.
+ */
+export function addPlayer(page: Page, id: string, attributes: Record<string, string>): Promise<PlayerResult> {
+  return page.evaluate(
+    ({ id, attributes }) =>
+      new Promise<PlayerResult>((resolve) => {
+        const element = document.createElement('nca-player');
+        for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+        const w = window as unknown as { players?: Record<string, HTMLElement> };
+        (w.players ??= {})[id] = element;
+        element.addEventListener('load', (e) => resolve({ event: 'load', detail: (e as CustomEvent).detail }));
+        element.addEventListener('error', (e) => resolve({ event: 'error', detail: (e as CustomEvent).detail }));
+        document.body.append(element);
+      }),
+    { id, attributes },
+  );
+}
