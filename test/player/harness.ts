@@ -134,7 +134,7 @@ export function addPlayer(page: Page, id: string, attributes: Record<string, str
         const w = window as unknown as { players?: Record<string, HTMLElement> };
         (w.players ??= {})[id] = element;
         element.addEventListener('load', (e) => resolve({ event: 'load', detail: (e as CustomEvent).detail }));
-        element.addEventListener('error', (e) => resolve({ event: 'error', detail: (e as CustomEvent).detail }));
+        element.addEventListener('error', (e: Event) => resolve({ event: 'error', detail: (e as CustomEvent).detail }));
         document.body.append(element);
       }),
     { id, attributes },
