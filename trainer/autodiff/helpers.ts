@@ -38,9 +38,11 @@ export function optionalInts(node: Node, name: string): number[] | undefined {
 export function unbroadcast(g: Value, shape: Shape): Value {
   const extra = g.rank - shape.length;
   let out = g;
+  // Stretched axes first: they are usually the large trailing ones, and a
+  // contiguous reduction followed by a small one is far faster than one strided pass.
+  const stretched = shape.map((_, i) => i).filter((i) => shape[i] === 1 && g.shape[i + extra] !== 1);
+  if (stretched.length > 0) out = op.reduceSum(out, stretched.map((i) => i + extra), true);
   if (extra > 0) out = op.reduceSum(out, Array.from({ length: extra }, (_, i) => i), false);
-  const stretched = shape.map((d, i) => i).filter((i) => shape[i] === 1 && out.shape[i] !== 1);
-  if (stretched.length > 0) out = op.reduceSum(out, stretched, true);
   return out;
 }
 

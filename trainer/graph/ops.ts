@@ -127,6 +127,8 @@ function reduce(opType: string, x: Value, axes: number[], keepdims: boolean): Va
 
 export const reduceSum = (x: Value, axes: number[], keepdims = true) => reduce('ReduceSum', x, axes, keepdims);
 export const reduceMean = (x: Value, axes: number[], keepdims = true) => reduce('ReduceMean', x, axes, keepdims);
+/** No gradient rule: use it for statistics under `stopGradient` (e.g. quantisation scales). */
+export const reduceMax = (x: Value, axes: number[], keepdims = true) => reduce('ReduceMax', x, axes, keepdims);
 
 /** Sum over every axis, as a scalar. */
 export function sumAll(x: Value): Value {

@@ -1,0 +1,116 @@
+// The ORT rollout against the reference core, and its backward pass against finite differences.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { defaultTopology, weightShapes, type NcaModel, type Weights } from '../../formats/model.ts';
+import { Rng } from '../../formats/random.ts';
+import { createState, step, standardMask } from '../../formats/reference-core.ts';
+import { decodeNca, encodeNca } from '../../formats/nca-file.ts';
+import { NcaRollout } from '../../trainer/nca/rollout.ts';
+import { batchMasks } from '../../trainer/nca/masks.ts';
+import { putHwc, takeHwc, type BatchShape } from '../../trainer/nca/layout.ts';
+
+const topology = defaultTopology({ hidden: 16 });
+const grid = { width: 7, height: 5 };
+const shape: BatchShape = { batch: 2, channels: topology.channels, height: grid.height, width: grid.width };
+const seeds = [11, 12];
+
+function randomWeights(seed: number, scale = 0.05): Weights {
+  const rng = new Rng(seed);
+  const shapes = weightShapes(topology);
+  const make = (n: keyof Weights) => Float32Array.from({ length: shapes[n].reduce((a, b) => a * b, 1) }, () => rng.normal() * scale);
+  return { w1: make('w1'), b1: make('b1'), w2: make('w2') };
+}
+
+function model(weights: Weights): NcaModel {
+  return { topology, weights, seed: { kind: 'noise' }, metadata: {} };
+}
+
+function initialBatch(weights: Weights): Float32Array {
+  const x = new Float32Array(shape.batch * shape.channels * grid.width * grid.height);
+  seeds.forEach((s, b) => putHwc(x, shape, b, createState(model(weights), grid, s)));
+  return x;
+}
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+test('forward steps match the reference core cell for cell', async () => {
+  const weights = randomWeights(1);
+  const rollout = await NcaRollout.create(topology, shape, { threads: 1 });
+  const masks = batchMasks(topology, grid, seeds);
+  const traj = await rollout.forward(initialBatch(weights), weights, masks, 6);
+  seeds.forEach((s, b) => {
+    let ref = createState(model(weights), grid, s);
+    for (let k = 0; k < 6; k++) ref = step(model(weights), ref, grid, standardMask(topology, grid, s, k));
+    assert.ok(maxDiff(takeHwc(traj.final, shape, b), ref) < 1e-4, `slot ${b} differs`);
+  });
+  await rollout.release();
+});
+
+test('QAT forward equals the int8 .nca model run by the reference core', async () => {
+  const weights = randomWeights(2);
+  const rollout = await NcaRollout.create(topology, shape, { threads: 1, qat: true });
+  const traj = await rollout.forward(initialBatch(weights), weights, batchMasks(topology, grid, seeds), 4);
+  const int8 = decodeNca(encodeNca(model(weights), { weightDtype: 'int8' })).model;
+  let ref = createState(int8, grid, seeds[0]);
+  for (let k = 0; k < 4; k++) ref = step(int8, ref, grid, standardMask(topology, grid, seeds[0], k));
+  assert.ok(maxDiff(takeHwc(traj.final, shape, 0), ref) < 1e-4);
+  // and the quantisation is really there: the float model ends elsewhere
+  let float = createState(model(weights), grid, seeds[0]);
+  for (let k = 0; k < 4; k++) float = step(model(weights), float, grid, standardMask(topology, grid, seeds[0], k));
+  assert.ok(maxDiff(float, ref) > 1e-3);
+  await rollout.release();
+});
+
+/** L = sum(final * R), in float64. */
+async function lossOf(rollout: NcaRollout, x: Float32Array, w: Weights, steps: number, r: Float32Array): Promise<number> {
+  const traj = await rollout.forward(x, w, batchMasks(topology, grid, seeds), steps);
+  let sum = 0;
+  for (let i = 0; i < r.length; i++) sum += traj.final[i] * r[i];
+  return sum;
+}
+
+test('backward matches central differences along random directions, for any checkpoint spacing', async () => {
+  const steps = 5;
+  const weights = randomWeights(3);
+  const rng = new Rng(4);
+  const x0 = initialBatch(weights);
+  const r = Float32Array.from(x0, () => rng.normal());
+  const masks = batchMasks(topology, grid, seeds);
+
+  const results = [];
+  for (const checkpointEvery of [1, 2, 16]) {
+    const rollout = await NcaRollout.create(topology, shape, { threads: 1, checkpointEvery });
+    const traj = await rollout.forward(x0, weights, masks, steps);
+    assert.equal(traj.checkpoints.size, Math.ceil(steps / checkpointEvery));
+    results.push({ rollout, grads: await rollout.backward(traj, weights, masks, r) });
+  }
+  for (const other of results.slice(1)) {
+    assert.deepEqual(other.grads.weights, results[0].grads.weights, 'checkpoint spacing changed the gradient');
+    assert.deepEqual(other.grads.state, results[0].grads.state);
+  }
+  const { rollout, grads } = results[0];
+
+  const eps = 1e-4; // small: a larger nudge flips ReLUs (perception values reach ~10)
+  const direction = (a: Float32Array) => Float32Array.from(a, () => rng.normal());
+  const moved = (a: Float32Array, v: Float32Array, t: number) => Float32Array.from(a, (x, i) => x + t * v[i]);
+  const dot = (a: Float32Array, b: Float32Array) => a.reduce((sum, x, i) => sum + x * b[i], 0);
+
+  /** Compares (L(a + eps v) - L(a - eps v)) with grad . (a+ - a-), using the float32 values actually fed. */
+  const check = async (what: string, a: Float32Array, grad: Float32Array, loss: (moved: Float32Array) => Promise<number>) => {
+    const v = direction(a);
+    const plus = moved(a, v, eps);
+    const minus = moved(a, v, -eps);
+    const numeric = (await loss(plus)) - (await loss(minus));
+    const analytic = dot(grad, plus) - dot(grad, minus);
+    assert.ok(Math.abs(numeric - analytic) < 1e-2 * Math.abs(analytic), `${what}: analytic ${analytic}, numeric ${numeric}`);
+  };
+  for (const name of ['w1', 'b1', 'w2'] as const) {
+    await check(name, weights[name], grads.weights[name]!, (w) => lossOf(rollout, x0, { ...weights, [name]: w }, steps, r));
+  }
+  await check('state', x0, grads.state, (x) => lossOf(rollout, x, weights, steps, r));
+  for (const { rollout: ro } of results) await ro.release();
+});

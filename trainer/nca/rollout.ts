@@ -1,0 +1,143 @@
+/**
+ * Runs NCA rollouts forward and backward on onnxruntime.
+ *
+ * Two compiled graphs do all the work: one step forward, and one step's
+ * vector-Jacobian product (made by autodiff), which recomputes that step's
+ * hidden activations from its input state instead of storing them. The
+ * forward pass keeps only every `checkpointEvery`-th state; the backward pass
+ * walks the segments from the last, recomputes the states inside a segment,
+ * then runs the step VJPs back through it. Memory therefore grows with
+ * channels x steps / checkpointEvery, never with hidden width x steps.
+ */
+import type { Topology, Weights } from '../../formats/model.ts';
+import { weightShapes } from '../../formats/model.ts';
+import { Graph, type Value } from '../graph/graph.ts';
+import { vjp } from '../autodiff/gradients.ts';
+import { Session, type SessionOptions } from '../engine/session.ts';
+import { ncaStep, prepareParams, type StepParams } from './step-graph.ts';
+import { fakeQuantParams } from './fake-quant.ts';
+import type { BatchShape } from './layout.ts';
+
+export type WeightName = 'w1' | 'b1' | 'w2' | 'b2';
+
+export interface RolloutOptions extends SessionOptions {
+  /** Keep every n-th state in the forward pass (1 = keep all, no recomputation). */
+  checkpointEvery?: number;
+  /** Fake int8 quantisation of w1/w2 with straight-through gradients. */
+  qat?: boolean;
+  /** Train a b2 bias too (the source method has none). */
+  withB2?: boolean;
+}
+
+/** Yields the [B, 1, H, W] 0/1 update mask of a step. */
+export type MaskSource = (step: number) => Float32Array;
+
+export interface Trajectory {
+  steps: number;
+  final: Float32Array;
+  /** State before step k, for k = 0, n, 2n, ... */
+  checkpoints: Map<number, Float32Array>;
+}
+
+export interface RolloutGradients {
+  state: Float32Array;
+  weights: Weights;
+}
+
+export class NcaRollout {
+  private constructor(
+    readonly topology: Topology,
+    readonly shape: BatchShape,
+    readonly checkpointEvery: number,
+    readonly weightNames: WeightName[],
+    private readonly forwardStep: Session,
+    private readonly backwardStep: Session,
+  ) {}
+
+  static async create(topology: Topology, shape: Omit<BatchShape, 'channels'>, options: RolloutOptions = {}): Promise<NcaRollout> {
+    const full: BatchShape = { ...shape, channels: topology.channels };
+    const names: WeightName[] = options.withB2 ? ['w1', 'b1', 'w2', 'b2'] : ['w1', 'b1', 'w2'];
+    const every = options.checkpointEvery ?? 16;
+    if (!Number.isInteger(every) || every < 1) throw new Error(`checkpointEvery must be a positive integer, got ${every}`);
+    const [forward, backward] = await Promise.all([
+      Session.create(stepGraph(topology, full, names, options.qat ?? false, false), options),
+      Session.create(stepGraph(topology, full, names, options.qat ?? false, true), options),
+    ]);
+    return new NcaRollout(topology, full, every, names, forward, backward);
+  }
+
+  async step(state: Float32Array, weights: Weights, mask: Float32Array): Promise<Float32Array> {
+    const out = await this.forwardStep.run({ x: state, mask, ...this.weightFeeds(weights) });
+    return out.y as Float32Array;
+  }
+
+  async forward(state: Float32Array, weights: Weights, masks: MaskSource, steps: number): Promise<Trajectory> {
+    const checkpoints = new Map<number, Float32Array>();
+    let x = state;
+    for (let k = 0; k < steps; k++) {
+      if (k % this.checkpointEvery === 0) checkpoints.set(k, x);
+      x = await this.step(x, weights, masks(k));
+    }
+    return { steps, final: x, checkpoints };
+  }
+
+  /** dL/d(initial state) and dL/d(weights), given dL/d(final state). */
+  async backward(trajectory: Trajectory, weights: Weights, masks: MaskSource, gradFinal: Float32Array): Promise<RolloutGradients> {
+    const feeds = this.weightFeeds(weights);
+    const sums = Object.fromEntries(this.weightNames.map((n) => [n, new Float64Array(feeds[n].length)]));
+    let g = gradFinal;
+    const starts = [...trajectory.checkpoints.keys()].sort((a, b) => b - a);
+    for (const start of starts) {
+      const end = Math.min(start + this.checkpointEvery, trajectory.steps);
+      const states = [trajectory.checkpoints.get(start)!];
+      for (let k = start; k < end - 1; k++) states.push(await this.step(states[states.length - 1], weights, masks(k)));
+      for (let k = end - 1; k >= start; k--) {
+        const out = await this.backwardStep.run({ x: states[k - start], mask: masks(k), gy: g, ...feeds });
+        g = out.gx as Float32Array;
+        for (const n of this.weightNames) {
+          const d = out[`d_${n}`] as Float32Array;
+          const s = sums[n];
+          for (let i = 0; i < d.length; i++) s[i] += d[i];
+        }
+      }
+    }
+    const grads = Object.fromEntries(Object.entries(sums).map(([n, s]) => [n, Float32Array.from(s)])) as unknown as Weights;
+    return { state: g, weights: grads };
+  }
+
+  private weightFeeds(weights: Weights): Record<string, Float32Array> {
+    const feeds: Record<string, Float32Array> = {};
+    for (const n of this.weightNames) {
+      const w = weights[n];
+      if (!w) throw new Error(`weights: missing ${n}`);
+      feeds[n] = w;
+    }
+    return feeds;
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.forwardStep.release(), this.backwardStep.release()]);
+  }
+}
+
+/** One step y = step(x), or (withGradient) its VJP: gx and d_<weight> from gy. */
+function stepGraph(topology: Topology, s: BatchShape, names: WeightName[], qat: boolean, withGradient: boolean): Graph {
+  const g = new Graph(withGradient ? 'nca_step_vjp' : 'nca_step');
+  const x = g.input('x', [s.batch, s.channels, s.height, s.width]);
+  const mask = g.input('mask', [s.batch, 1, s.height, s.width]);
+  const shapes = weightShapes(topology);
+  const w: Partial<Record<WeightName, Value>> = {};
+  for (const n of names) w[n] = g.input(n, shapes[n]);
+  const params: StepParams = { w1: w.w1!, b1: w.b1!, w2: w.w2!, b2: w.b2 };
+  const y = ncaStep(x, mask, prepareParams(qat ? fakeQuantParams(params) : params), topology);
+  if (!withGradient) {
+    g.output(y, 'y');
+    return g;
+  }
+  const gy = g.input('gy', y.shape);
+  const wrt = [x, ...names.map((n) => w[n]!)];
+  const [gx, ...gw] = vjp([y], [gy], wrt);
+  g.output(gx, 'gx');
+  names.forEach((n, i) => g.output(gw[i], `d_${n}`));
+  return g;
+}
