@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeNca, ReferenceNca, type NcaModel } from '../../formats/index.ts';
+import { quantize } from '../../exporter/quantize.ts';
+import { decodeGif } from '../helpers/gif-decoder.ts';
+import { randomModel } from '../helpers/models.ts';
+import { runNca } from '../helpers/cli.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'nca-render-'));
+// Render what the file holds (int8 weights): the reference frames must use the same weights.
+const model: NcaModel = quantize(randomModel({ seed: 3 }), 'int8');
+const modelPath = join(dir, 'model.nca');
+writeFileSync(modelPath, encodeNca(model));
+
+/** RGBA frames of the reference core: one every `spf` steps after `warmup`. */
+function referenceFrames(width: number, height: number, count: number, spf: number, warmup: number): Uint8Array[] {
+  const nca = new ReferenceNca(model, { width, height }).run(warmup);
+  return Array.from({ length: count }, (_, i) => new Uint8Array((i > 0 ? nca.run(spf) : nca).rgba()));
+}
+
+/** Checks that each decoded pixel is (up to float rounding) the palette colour nearest to the reference pixel. */
+function assertNearPalette(decoded: Uint8Array[], expected: Uint8Array[]): void {
+  const palette = new Set<number>();
+  for (const f of decoded) for (let p = 0; p < f.length; p += 4) palette.add((f[p] << 16) | (f[p + 1] << 8) | f[p + 2]);
+  const colours = [...palette].map((c) => [c >> 16, (c >> 8) & 255, c & 255]);
+  assert.ok(colours.length <= 256);
+  let sum = 0;
+  let count = 0;
+  decoded.forEach((f, i) => {
+    for (let p = 0; p < f.length; p += 4) {
+      const ref = expected[i].subarray(p, p + 3);
+      const dist = (c: ArrayLike<number>) => Math.hypot(c[0] - ref[0], c[1] - ref[1], c[2] - ref[2]);
+      const best = Math.min(...colours.map(dist));
+      const got = dist(f.subarray(p, p + 3));
+      // 2 levels of slack: ort and the reference core may round a channel differently.
+      assert.ok(got <= best + 2, `frame ${i} pixel ${p / 4}: error ${got}, nearest palette colour ${best}`);
+      sum += got;
+      count++;
+    }
+  });
+  assert.ok(sum / count < 12, `mean palette error ${sum / count}`);
+}
+
+test('nca render --gif writes a looping GIF of the requested 16:9 size whose frames are the reference core\'s', () => {
+  const gifPath = join(dir, 'wide.gif');
+  const { code, stdout, stderr } = runNca(['render', modelPath, '--gif', gifPath, '--size', '48x27', '--frames', '6', '--steps-per-frame', '2', '--fps', '25', '--json']);
+  assert.equal(code, 0, stderr);
+  const summary = JSON.parse(stdout);
+  assert.equal(summary.frames, 6);
+  assert.equal(summary.outputs[0].bytes, readFileSync(gifPath).length);
+  const gif = decodeGif(new Uint8Array(readFileSync(gifPath)));
+  assert.equal(gif.width, 48);
+  assert.equal(gif.height, 27);
+  assert.equal(gif.loopCount, 0);
+  assert.equal(gif.frames.length, 6);
+  assert.ok(gif.frames.every((f) => f.delayCs === 4));
+  assertNearPalette(gif.frames.map((f) => f.rgba), referenceFrames(48, 27, 6, 2, 0));
+});
+
+test('nca render --loop crossfades the ends of frames rendered after a warm-up', () => {
+  const gifPath = join(dir, 'loop.gif');
+  const args = ['render', modelPath, '--gif', gifPath, '--size', '20x20', '--frames', '8', '--steps-per-frame', '1', '--loop', '--crossfade', '3', '--warmup', '5', '--quiet'];
+  const { code, stderr } = runNca(args);
+  assert.equal(code, 0, stderr);
+  assert.equal(stderr, '', '--quiet prints no progress');
+  const raw = referenceFrames(20, 20, 11, 1, 5);
+  // The documented loop: f[3..7], then f[8+i] blended towards f[i] with weight (i+1)/4.
+  const mix = (a: Uint8Array, b: Uint8Array, t: number) => a.map((v, j) => Math.round(v + (b[j] - v) * t));
+  const expected = [...raw.slice(3, 8), ...[0, 1, 2].map((i) => mix(raw[8 + i], raw[i], (i + 1) / 4))];
+  const gif = decodeGif(new Uint8Array(readFileSync(gifPath)));
+  assert.equal(gif.frames.length, 8);
+  assertNearPalette(gif.frames.map((f) => f.rgba), expected);
+});
+
+test('nca render --config takes the same settings as flags, and flags override it', () => {
+  const config = join(dir, 'render.json');
+  writeFileSync(config, JSON.stringify({ args: [modelPath], size: '24x16', frames: 3, 'steps-per-frame': 2, quiet: true }));
+  const fromFlags = join(dir, 'flags.gif');
+  const fromConfig = join(dir, 'config.gif');
+  assert.equal(runNca(['render', modelPath, '--gif', fromFlags, '--size', '24x16', '--frames', '3', '--steps-per-frame', '2']).code, 0);
+  assert.equal(runNca(['render', '--config', config, '--gif', fromConfig]).code, 0);
+  assert.deepEqual(readFileSync(fromConfig), readFileSync(fromFlags));
+  const overridden = join(dir, 'override.gif');
+  assert.equal(runNca(['render', '--config', config, '--gif', overridden, '--frames', '2']).code, 0);
+  assert.equal(decodeGif(new Uint8Array(readFileSync(overridden))).frames.length, 2);
+});
+
+test('nca render: bad input gets one line and the documented exit code', () => {
+  const corrupt = join(dir, 'corrupt.nca');
+  const bytes = encodeNca(model);
+  bytes[40] ^= 0xff;
+  writeFileSync(corrupt, bytes);
+  const badConfig = join(dir, 'bad.json');
+  writeFileSync(badConfig, JSON.stringify({ frame: 3 }));
+  const gif = join(dir, 'x.gif');
+  const cases: [string[], number, RegExp, Record<string, string>?][] = [
+    [['render', modelPath], 64, /no output given/],
+    [['render', modelPath, '--gif', gif, '--size', '256by144'], 64, /WIDTHxHEIGHT/],
+    [['render', modelPath, '--gif', gif, '--frames', '0'], 64, /--frames must be a whole number from 1/],
+    [['render', modelPath, '--gif', gif, '--engine', 'gpu'], 64, /--engine must be one of ort, reference/],
+    [['render', join(dir, 'missing.nca'), '--gif', gif], 66, /no such file/],
+    [['render', corrupt, '--gif', gif], 65, /checksum/],
+    [['render', badConfig, '--gif', gif], 65, /not a \.nca file or a training checkpoint/],
+    [['render', '--config', badConfig, modelPath, '--gif', gif], 65, /unknown option "frame"/],
+    [['render', modelPath, '--mp4', join(dir, 'x.mp4')], 69, /needs ffmpeg/, { NCA_FFMPEG: join(dir, 'no-ffmpeg-here') }],
+  ];
+  for (const [args, exitCode, message, env] of cases) {
+    const { code, stderr } = runNca(args, { env });
+    assert.equal(code, exitCode, `${args.join(' ')}: ${stderr}`);
+    assert.match(stderr, message);
+    assert.equal(stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line, no stack trace`);
+  }
+});
