@@ -41,6 +41,7 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript', '.html': 'text
 /** The page every test starts from: it loads the built ESM player. */
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><style>body { margin: 0 }</style>
+<script type="importmap">{ "imports": { "three": "/three/three.module.js" } }</script>
 <script type="module">
   import * as player from '/dist/nca-player.js';
   window.player = player;
@@ -62,10 +63,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(extraFiles: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(): Promise<Harness> {
   const dist = mkdtempSync(join(tmpdir(), 'nca-player-dist-'));
   const profile = mkdtempSync(join(tmpdir(), 'nca-player-chromium-'));
   await buildPlayer(dist);
+  const folders: Record<string, string> = { '/dist/': dist, '/three/': join(root, 'node_modules/three/build') };
   const routes = new Map<string, Route>([
     ['/', { body: PAGE, type: 'text/html' }],
     ['/poster.png', { body: POSTER_PNG, type: 'image/png' }],
@@ -73,8 +75,8 @@ export async function startHarness(extraFiles: Record<string, string> = {}): Pro
   const server: Server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://x').pathname;
     let route = routes.get(path);
-    if (!route && path.startsWith('/dist/')) route = file(join(dist, normalize(path.slice('/dist/'.length))));
-    if (!route && extraFiles[path]) route = file(join(root, extraFiles[path]));
+    const folder = Object.keys(folders).find((prefix) => path.startsWith(prefix));
+    if (!route && folder) route = file(join(folders[folder], normalize(path.slice(folder.length))));
     if (!route) return void response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     response.writeHead(route.status ?? 200, route.type ? { 'content-type': route.type } : {});
     response.end(route.body);
