@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createState, decodeNca, encodeNca, ReferenceNca, type NcaModel } from '../../formats/index.ts';
+import { createState, decodeNca, encodeNca, ReferenceNca, toRgba, type NcaModel } from '../../formats/index.ts';
 import { maxAbsDiff, randomModel } from '../helpers/models.ts';
 import { addPlayer, startHarness, type Harness } from './harness.ts';
 
@@ -52,7 +52,7 @@ after(() => harness?.close());
 
 for (const backend of ['webgl2', 'webgpu']) {
   for (const name of Object.keys(models)) {
-    test(`${backend}: ${name} model, ${STEPS} steps at ${grid.width}x${grid.height} match the reference core within ${TOLERANCE}`, async () => {
+    test(`${backend}: ${name} model, ${STEPS} steps at ${grid.width}x${grid.height} match the reference core within ${TOLERANCE}; the canvas shows its colours`, async () => {
       // The player sees int8 weights: compare against the reference run on the very same decoded model.
       const model = decodeNca(encodeNca(models[name])).model;
       const { page, errors } = await harness.open();
@@ -83,6 +83,27 @@ for (const backend of ['webgl2', 'webgpu']) {
       assert.ok(maxAbsDiff(reference, initial) > 1e-2, 'the automaton really moved, so the comparison means something');
       assert.ok(maxAbsDiff(reference, new Float32Array(reference.length)) < 10, 'an absolute tolerance needs bounded values');
       assert.ok(error < TOLERANCE, `max error ${error}`);
+
+      // The canvas shows clamp(x[offset + i] + bias, 0, 1), top row first. A 2D canvas reads it back
+      // un-premultiplied, so compare premultiplied values, to the 8-bit rounding of both sides.
+      const pixels = await page.evaluate(() => {
+        const player = (window as any).players.p;
+        player.step(0); // draw now, so the drawing buffer is fresh in this task
+        const canvas = player.shadowRoot.querySelector('canvas') as HTMLCanvasElement;
+        const copy = document.createElement('canvas');
+        [copy.width, copy.height] = [canvas.width, canvas.height];
+        const context = copy.getContext('2d')!;
+        context.drawImage(canvas, 0, 0);
+        return Array.from(context.getImageData(0, 0, copy.width, copy.height).data);
+      });
+      const colours = toRgba(model.topology, reference, grid);
+      let worst = 0;
+      for (let i = 0; i < colours.length; i += 4) {
+        const alpha = [colours[i + 3], pixels[i + 3]];
+        worst = Math.max(worst, Math.abs(alpha[0] - alpha[1]));
+        for (let k = 0; k < 3; k++) worst = Math.max(worst, Math.abs((colours[i + k] * alpha[0] - pixels[i + k] * alpha[1]) / 255));
+      }
+      assert.ok(worst <= 2, `canvas colours differ by up to ${worst}/255`);
       assert.deepEqual(errors, []);
       await page.close();
     });
