@@ -47,6 +47,26 @@ export function unbroadcast(g: Value, shape: Shape): Value {
 }
 
 /**
+ * dL/dx of a Conv. With stride 1 it is another Conv, over the output gradient,
+ * with the kernel flipped and its in/out channels swapped per group; onnxruntime
+ * runs that much faster than ConvTranspose. Other strides use ConvTranspose.
+ */
+export function convInputGrad(g: Value, w: Value, p: ReturnType<typeof op.convParams>, inputSpatial: number[]): Value {
+  const sp = inputSpatial.length;
+  const kernel = w.shape.slice(2);
+  const reach = kernel.map((k, i) => p.dilations[i] * (k - 1));
+  const pads = [...reach.map((r, i) => r - p.pads[i]), ...reach.map((r, i) => r - p.pads[i + sp])];
+  if (p.strides.some((s) => s !== 1) || pads.some((q) => q < 0)) return op.convTranspose(g, w, p, inputSpatial);
+  const [m, ci] = w.shape;
+  const co = m / p.group;
+  const spatialAxes = kernel.map((_, i) => 3 + i);
+  // w [G * co, ci, ...k] -> [G * ci, co, ...k], then flip every spatial axis
+  const swapped = op.reshape(op.transpose(op.reshape(w, [p.group, co, ci, ...kernel]), [0, 2, 1, ...spatialAxes]), [p.group * ci, co, ...kernel]);
+  const flipped = op.slice(swapped, kernel.map(() => -1), kernel.map((k) => -k - 1), kernel.map((_, i) => 2 + i), kernel.map(() => -1));
+  return op.conv(g, flipped, null, { pads, dilations: p.dilations, group: p.group });
+}
+
+/**
  * dL/dW of a Conv, for any group, stride, dilation and padding: a second Conv
  * in which batch and channels trade places and stride and dilation swap roles.
  * Plain 1x1 convolutions take a MatMul path instead, which is much faster.

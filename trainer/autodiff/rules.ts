@@ -10,7 +10,7 @@
  */
 import { type Node, type Value, constantValues } from '../graph/graph.ts';
 import * as op from '../graph/ops.ts';
-import { attrFloat, attrInt, attrInts, attrString, convWeightGrad, linearResizeMatrix, optionalInts, unbroadcast } from './helpers.ts';
+import { attrFloat, attrInt, attrInts, attrString, convInputGrad, convWeightGrad, linearResizeMatrix, optionalInts, unbroadcast } from './helpers.ts';
 
 export interface RuleContext {
   node: Node;
@@ -240,7 +240,7 @@ export const rules: Record<string, GradRule> = {
     );
     const g = dy(c);
     return [
-      c.needs[0] ? op.convTranspose(g, w, p, x.shape.slice(2)) : null,
+      c.needs[0] ? convInputGrad(g, w, p, x.shape.slice(2)) : null,
       c.needs[1] ? convWeightGrad(x, g, w.shape, p) : null,
       bias && c.needs[2] ? op.reduceSum(g, [0, ...Array.from({ length: sp }, (_, i) => 2 + i)], false) : null,
     ];

@@ -3,11 +3,12 @@
  *
  * Two compiled graphs do all the work: one step forward, and one step's
  * vector-Jacobian product (made by autodiff), which recomputes that step's
- * hidden activations from its input state instead of storing them. The
- * forward pass keeps only every `checkpointEvery`-th state; the backward pass
+ * hidden activations from its input state instead of storing them. Both come
+ * in a few sizes, one per bucket of firing-cell counts (see firing.ts). The
+ * forward pass keeps only every `segmentSteps`-th state; the backward pass
  * walks the segments from the last, recomputes the states inside a segment,
  * then runs the step VJPs back through it. Memory therefore grows with
- * channels x steps / checkpointEvery, never with hidden width x steps.
+ * channels x steps / segmentSteps, never with hidden width x steps.
  */
 import type { Topology, Weights } from '../../formats/model.ts';
 import { weightShapes } from '../../formats/model.ts';
@@ -16,13 +17,14 @@ import { vjp } from '../autodiff/gradients.ts';
 import { Session, type SessionOptions } from '../engine/session.ts';
 import { ncaStep, prepareParams, type StepParams } from './step-graph.ts';
 import { fakeQuantParams } from './fake-quant.ts';
+import { firingCells } from './firing.ts';
 import type { BatchShape } from './layout.ts';
 
 export type WeightName = 'w1' | 'b1' | 'w2' | 'b2';
 
 export interface RolloutOptions extends SessionOptions {
   /** Keep every n-th state in the forward pass (1 = keep all, no recomputation). */
-  checkpointEvery?: number;
+  segmentSteps?: number;
   /** Fake int8 quantisation of w1/w2 with straight-through gradients. */
   qat?: boolean;
   /** Train a b2 bias too (the source method has none). */
@@ -45,29 +47,33 @@ export interface RolloutGradients {
 }
 
 export class NcaRollout {
+  private readonly graphs = new Map<string, Promise<Session>>();
+
   private constructor(
     readonly topology: Topology,
     readonly shape: BatchShape,
-    readonly checkpointEvery: number,
+    readonly segmentSteps: number,
     readonly weightNames: WeightName[],
-    private readonly forwardStep: Session,
-    private readonly backwardStep: Session,
+    private readonly qat: boolean,
+    private readonly sessionOptions: SessionOptions,
   ) {}
 
   static async create(topology: Topology, shape: Omit<BatchShape, 'channels'>, options: RolloutOptions = {}): Promise<NcaRollout> {
-    const full: BatchShape = { ...shape, channels: topology.channels };
+    const every = options.segmentSteps ?? 16;
+    if (!Number.isInteger(every) || every < 1) throw new Error(`segmentSteps must be a positive integer, got ${every}`);
     const names: WeightName[] = options.withB2 ? ['w1', 'b1', 'w2', 'b2'] : ['w1', 'b1', 'w2'];
-    const every = options.checkpointEvery ?? 16;
-    if (!Number.isInteger(every) || every < 1) throw new Error(`checkpointEvery must be a positive integer, got ${every}`);
-    const [forward, backward] = await Promise.all([
-      Session.create(stepGraph(topology, full, names, options.qat ?? false, false), options),
-      Session.create(stepGraph(topology, full, names, options.qat ?? false, true), options),
-    ]);
-    return new NcaRollout(topology, full, every, names, forward, backward);
+    const rollout = new NcaRollout(topology, { ...shape, channels: topology.channels }, every, names, options.qat ?? false, {
+      device: options.device,
+      threads: options.threads,
+    });
+    await rollout.session(rollout.shape.batch * shape.height * shape.width, false); // fail early on a bad device
+    return rollout;
   }
 
   async step(state: Float32Array, weights: Weights, mask: Float32Array): Promise<Float32Array> {
-    const out = await this.forwardStep.run({ x: state, mask, ...this.weightFeeds(weights) });
+    const f = firingCells(mask);
+    const session = await this.session(f.capacity, false);
+    const out = await session.run({ x: state, cells: f.cells, slots: f.slots, ...this.weightFeeds(weights) });
     return out.y as Float32Array;
   }
 
@@ -75,7 +81,7 @@ export class NcaRollout {
     const checkpoints = new Map<number, Float32Array>();
     let x = state;
     for (let k = 0; k < steps; k++) {
-      if (k % this.checkpointEvery === 0) checkpoints.set(k, x);
+      if (k % this.segmentSteps === 0) checkpoints.set(k, x);
       x = await this.step(x, weights, masks(k));
     }
     return { steps, final: x, checkpoints };
@@ -88,11 +94,13 @@ export class NcaRollout {
     let g = gradFinal;
     const starts = [...trajectory.checkpoints.keys()].sort((a, b) => b - a);
     for (const start of starts) {
-      const end = Math.min(start + this.checkpointEvery, trajectory.steps);
+      const end = Math.min(start + this.segmentSteps, trajectory.steps);
       const states = [trajectory.checkpoints.get(start)!];
       for (let k = start; k < end - 1; k++) states.push(await this.step(states[states.length - 1], weights, masks(k)));
       for (let k = end - 1; k >= start; k--) {
-        const out = await this.backwardStep.run({ x: states[k - start], mask: masks(k), gy: g, ...feeds });
+        const f = firingCells(masks(k));
+        const session = await this.session(f.capacity, true);
+        const out = await session.run({ x: states[k - start], cells: f.cells, slots: f.slots, gy: g, ...feeds });
         g = out.gx as Float32Array;
         for (const n of this.weightNames) {
           const d = out[`d_${n}`] as Float32Array;
@@ -103,6 +111,16 @@ export class NcaRollout {
     }
     const grads = Object.fromEntries(Object.entries(sums).map(([n, s]) => [n, Float32Array.from(s)])) as unknown as Weights;
     return { state: g, weights: grads };
+  }
+
+  private session(capacity: number, withGradient: boolean): Promise<Session> {
+    const key = `${capacity}/${withGradient}`;
+    let s = this.graphs.get(key);
+    if (!s) {
+      s = Session.create(stepGraph(this.topology, this.shape, this.weightNames, this.qat, capacity, withGradient), this.sessionOptions);
+      this.graphs.set(key, s);
+    }
+    return s;
   }
 
   private weightFeeds(weights: Weights): Record<string, Float32Array> {
@@ -116,20 +134,22 @@ export class NcaRollout {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.forwardStep.release(), this.backwardStep.release()]);
+    await Promise.all([...this.graphs.values()].map(async (s) => (await s).release()));
+    this.graphs.clear();
   }
 }
 
 /** One step y = step(x), or (withGradient) its VJP: gx and d_<weight> from gy. */
-function stepGraph(topology: Topology, s: BatchShape, names: WeightName[], qat: boolean, withGradient: boolean): Graph {
+function stepGraph(topology: Topology, s: BatchShape, names: WeightName[], qat: boolean, capacity: number, withGradient: boolean): Graph {
   const g = new Graph(withGradient ? 'nca_step_vjp' : 'nca_step');
   const x = g.input('x', [s.batch, s.channels, s.height, s.width]);
-  const mask = g.input('mask', [s.batch, 1, s.height, s.width]);
+  const cells = g.input('cells', [capacity], 'int32');
+  const slots = g.input('slots', [s.batch * s.height * s.width], 'int32');
   const shapes = weightShapes(topology);
   const w: Partial<Record<WeightName, Value>> = {};
   for (const n of names) w[n] = g.input(n, shapes[n]);
   const params: StepParams = { w1: w.w1!, b1: w.b1!, w2: w.w2!, b2: w.b2 };
-  const y = ncaStep(x, mask, prepareParams(qat ? fakeQuantParams(params) : params), topology);
+  const y = ncaStep(x, cells, slots, prepareParams(qat ? fakeQuantParams(params) : params), topology);
   if (!withGradient) {
     g.output(y, 'y');
     return g;

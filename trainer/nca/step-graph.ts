@@ -1,11 +1,16 @@
 /**
- * One NCA step as graph ops, state layout [B, C, H, W] (NCHW):
- * perceive (fixed depthwise 3x3 filters) -> w1 + b1 -> ReLU -> w2 (+ b2) -> masked residual update.
- * The 1x1 convolutions are MatMuls over [B, features, H*W], which onnxruntime runs as plain GEMMs.
+ * One NCA step as graph ops, state layout [B, C, H, W] (NCHW).
+ *
+ * Only the cells that fire compute an update, so the two GEMMs and every
+ * hidden-sized tensor cover about fireRate of the grid, in the backward pass as
+ * well. The step takes the firing cells as index lists instead of a 0/1 mask:
+ *   cells [K]     indices (into the B*H*W cells) of the firing cells, padded to K;
+ *   slots [B*H*W] 1 + the position of each cell in `cells`, or 0 if it does not fire.
+ * Padding entries compute a throwaway update that no slot points at.
  */
 import { FILTER_KERNELS, type Topology } from '../../formats/model.ts';
 import type { Value } from '../graph/graph.ts';
-import { add, concat, conv, expand, matmul, mul, pad, relu, reshape } from '../graph/ops.ts';
+import { add, concat, conv, expand, gather, matmul, pad, relu, reshape, transpose } from '../graph/ops.ts';
 
 export interface StepParams {
   w1: Value; // [hidden, C * F]
@@ -14,15 +19,15 @@ export interface StepParams {
   b2?: Value; // [C]
 }
 
-/** Parameters arranged for the step: b1 rides along as an extra column of w1 (see `updateOf`). */
+/** Parameters arranged for row-major GEMMs; b1 rides along as an extra row of w1ᵀ (see `updateRows`). */
 export interface PreparedParams {
-  w1b: Value; // [hidden, C * F + 1]
-  w2: Value;
+  w1bT: Value; // [C * F + 1, hidden]
+  w2T: Value; // [hidden, C]
   b2?: Value;
 }
 
 export function prepareParams(p: StepParams): PreparedParams {
-  return { w1b: concat([p.w1, reshape(p.b1, [-1, 1])], 1), w2: p.w2, b2: p.b2 };
+  return { w1bT: transpose(concat([p.w1, reshape(p.b1, [-1, 1])], 1), [1, 0]), w2T: transpose(p.w2, [1, 0]), b2: p.b2 };
 }
 
 /** The fixed perception kernels as a depthwise Conv weight [C * F, 1, 3, 3]; output channel = c * F + f. */
@@ -47,21 +52,25 @@ export function perceive(x: Value, topology: Topology): Value {
 }
 
 /**
- * The update before masking, [B, C, H, W]. The features get a constant row of
- * ones so that b1 is part of the w1 GEMM: that saves a broadcast Add in the
- * forward pass and a strided ReduceSum (db1) in the backward pass.
+ * Updates of the given rows of perception features [K, C * F] -> [K, C]. A
+ * column of ones makes b1 part of the first GEMM, which saves a broadcast Add
+ * forward and a ReduceSum backward.
  */
-export function updateOf(x: Value, p: PreparedParams, topology: Topology): Value {
-  const [b, c, h, w] = x.shape;
-  const features = reshape(perceive(x, topology), [b, -1, h * w]);
-  const ones = expand(x.graph.scalar(1, x.dtype), [b, 1, h * w]);
-  const hidden = relu(matmul(p.w1b, concat([features, ones], 1)));
-  let update = matmul(p.w2, hidden);
-  if (p.b2) update = add(update, reshape(p.b2, [-1, 1]));
-  return reshape(update, [b, c, h, w]);
+export function updateRows(features: Value, p: PreparedParams): Value {
+  const ones = expand(features.graph.scalar(1, features.dtype), [features.shape[0], 1]);
+  const hidden = relu(matmul(concat([features, ones], 1), p.w1bT));
+  const update = matmul(hidden, p.w2T);
+  return p.b2 ? add(update, p.b2) : update;
 }
 
-/** x + update * mask, mask [B, 1, H, W] of 0/1. */
-export function ncaStep(x: Value, mask: Value, p: PreparedParams, topology: Topology): Value {
-  return add(x, mul(updateOf(x, p, topology), mask));
+/** x + update on the firing cells. */
+export function ncaStep(x: Value, cells: Value, slots: Value, p: PreparedParams, topology: Topology): Value {
+  const [b, c, h, w] = x.shape;
+  const perception = perceive(x, topology);
+  const rows = reshape(transpose(reshape(perception, [b, -1, h * w]), [0, 2, 1]), [b * h * w, -1]);
+  const updates = updateRows(gather(rows, cells, 0), p);
+  // row 0 is the "no update" of cells that do not fire
+  const zero = expand(x.graph.scalar(0, x.dtype), [1, c]);
+  const perCell = gather(concat([zero, updates], 0), slots, 0);
+  return add(x, reshape(transpose(reshape(perCell, [b, h * w, c]), [0, 2, 1]), [b, c, h, w]));
 }

@@ -1,0 +1,64 @@
+/**
+ * `npm run bench:train`: one NCA training iteration's forward + backward at the
+ * source method's settings (128x128, batch 4, 80 steps, hidden 128), median of
+ * several iterations, plus peak RSS. Prints JSON.
+ *
+ *   npm run bench:train -- --iterations 7 --segment-steps 16 --size 128 --steps 80
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { defaultTopology, weightShapes, type Weights } from '../formats/model.ts';
+import { Rng } from '../formats/random.ts';
+import { NcaRollout } from '../trainer/nca/rollout.ts';
+import { batchMasks } from '../trainer/nca/masks.ts';
+
+const { values } = parseArgs({
+  options: {
+    iterations: { type: 'string', default: '5' },
+    'segment-steps': { type: 'string', default: '16' },
+    size: { type: 'string', default: '128' },
+    batch: { type: 'string', default: '4' },
+    steps: { type: 'string', default: '80' },
+    hidden: { type: 'string', default: '128' },
+  },
+});
+const n = (k: keyof typeof values) => Number(values[k]);
+const topology = defaultTopology({ hidden: n('hidden') });
+const size = n('size');
+const shape = { batch: n('batch'), height: size, width: size };
+const rng = new Rng(7);
+const shapes = weightShapes(topology);
+const random = (k: 'w1' | 'b1' | 'w2', scale: number) => Float32Array.from({ length: shapes[k].reduce((a, b) => a * b, 1) }, () => rng.normal() * scale);
+const weights: Weights = { w1: random('w1', 0.05), b1: random('b1', 0.05), w2: random('w2', 0.01) };
+const state = Float32Array.from({ length: shape.batch * topology.channels * size * size }, () => rng.next());
+
+const rollout = await NcaRollout.create(topology, shape, { segmentSteps: n('segment-steps') });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const forward: number[] = [];
+const backward: number[] = [];
+for (let it = 0; it < n('iterations'); it++) {
+  const masks = batchMasks(topology, { width: size, height: size }, [1, 2, 3, 4].slice(0, shape.batch).map((s) => s + it * 10));
+  for (let k = 0; k < n('steps'); k++) masks(k); // mask generation is not engine time
+  const t0 = performance.now();
+  const traj = await rollout.forward(state, weights, masks, n('steps'));
+  const t1 = performance.now();
+  await rollout.backward(traj, weights, masks, Float32Array.from(traj.final, () => 1e-3));
+  const t2 = performance.now();
+  forward.push((t1 - t0) / 1000);
+  backward.push((t2 - t1) / 1000);
+}
+const total = forward.map((f, i) => f + backward[i]);
+console.log(
+  JSON.stringify(
+    {
+      bench: 'nca forward+backward',
+      settings: { ...shape, steps: n('steps'), hidden: topology.hidden, segmentSteps: n('segment-steps'), iterations: n('iterations') },
+      median_s: { forward: median(forward), backward: median(backward), total: median(total) },
+      all_total_s: total.map((t) => Number(t.toFixed(3))),
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg_1m: os.loadavg()[0] },
+    },
+    null,
+    2,
+  ),
+);

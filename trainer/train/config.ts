@@ -1,0 +1,96 @@
+/** Training settings: the source method's defaults, and validation with clear messages. */
+import { defaultTopology, type Topology } from '../../formats/model.ts';
+import type { SeedKind } from './seeds.ts';
+
+export interface TrainConfig {
+  topology: Topology;
+  /** Training grid; any aspect (e.g. 16:9 as 224x126). */
+  width: number;
+  height: number;
+  poolSize: number;
+  batch: number;
+  iterations: number;
+  /** Each iteration runs a random number of steps in [minSteps, maxSteps]. */
+  minSteps: number;
+  maxSteps: number;
+  /** Rematerialisation segment: the forward pass keeps one state per this many steps. */
+  segmentSteps: number;
+  lr: number;
+  /** Fractions of the run at which the learning rate is multiplied by lrFactor. */
+  lrMilestones: number[];
+  lrFactor: number;
+  /** Every n-th iteration, batch slot 0 is replaced by a fresh seed first. */
+  seedEvery: number;
+  seed: SeedKind;
+  /** Weight of the mean overflow penalty |x - clamp(x, -1, 1)|. */
+  overflowWeight: number;
+  /** Batch states damaged (a random disc erased) per iteration; 0 = none. */
+  damage: number;
+  /** Fake int8 quantisation of w1/w2 during training (straight-through gradients). */
+  qat: boolean;
+  /** Seeds everything random: pool sampling, steps, masks, noise seeds. */
+  runSeed: number;
+  /** Write a checkpoint every n iterations. */
+  saveEvery: number;
+  /** Write a preview PNG every n iterations; 0 = never. */
+  previewEvery: number;
+}
+
+export const SOURCE_METHOD: TrainConfig = {
+  topology: defaultTopology(),
+  width: 128,
+  height: 128,
+  poolSize: 256,
+  batch: 4,
+  iterations: 1000,
+  minSteps: 64,
+  maxSteps: 95,
+  segmentSteps: 16,
+  lr: 2e-3,
+  lrMilestones: [0.3, 0.5, 0.85],
+  lrFactor: 0.4,
+  seedEvery: 8,
+  seed: 'noise',
+  overflowWeight: 1,
+  damage: 0,
+  qat: false,
+  runSeed: 0,
+  saveEvery: 50,
+  previewEvery: 50,
+};
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Throws a ConfigError naming the first bad setting. */
+export function validateConfig(c: TrainConfig): TrainConfig {
+  const positiveInt = (name: keyof TrainConfig, v: number, min = 1) => {
+    if (!Number.isInteger(v) || v < min) throw new ConfigError(`${name} must be an integer >= ${min}, got ${v}`);
+  };
+  positiveInt('width', c.width, 3);
+  positiveInt('height', c.height, 3);
+  positiveInt('poolSize', c.poolSize);
+  positiveInt('batch', c.batch);
+  positiveInt('iterations', c.iterations);
+  positiveInt('minSteps', c.minSteps);
+  positiveInt('maxSteps', c.maxSteps);
+  positiveInt('segmentSteps', c.segmentSteps);
+  positiveInt('seedEvery', c.seedEvery);
+  positiveInt('saveEvery', c.saveEvery);
+  positiveInt('previewEvery', c.previewEvery, 0);
+  positiveInt('damage', c.damage, 0);
+  if (c.batch > c.poolSize) throw new ConfigError(`batch (${c.batch}) is larger than poolSize (${c.poolSize})`);
+  if (c.maxSteps < c.minSteps) throw new ConfigError(`maxSteps (${c.maxSteps}) is below minSteps (${c.minSteps})`);
+  if (c.damage >= c.batch) throw new ConfigError(`damage (${c.damage}) must leave at least one batch state intact (batch ${c.batch})`);
+  if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new ConfigError(`lr must be a positive number, got ${c.lr}`);
+  if (!(c.lrFactor > 0)) throw new ConfigError(`lrFactor must be positive, got ${c.lrFactor}`);
+  if (c.lrMilestones.some((m) => !(m >= 0 && m <= 1))) throw new ConfigError('lrMilestones are fractions of the run, in [0, 1]');
+  if (!(c.overflowWeight >= 0)) throw new ConfigError(`overflowWeight must be >= 0, got ${c.overflowWeight}`);
+  if (c.seed !== 'noise' && c.seed !== 'cell') throw new ConfigError(`seed must be "noise" or "cell", got ${c.seed}`);
+  if (!Number.isInteger(c.runSeed)) throw new ConfigError(`runSeed must be an integer, got ${c.runSeed}`);
+  return c;
+}

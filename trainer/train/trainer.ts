@@ -1,0 +1,240 @@
+/**
+ * The training loop (the source method, NOTES §1), with a pluggable loss.
+ *
+ * One iteration: sample a batch from the pool -> every `seedEvery`-th iteration
+ * put a fresh seed in slot 0 -> optional damage -> run a random 64-95 steps ->
+ * loss and dLoss/dState -> backward through the rollout -> per-parameter
+ * gradient normalisation -> Adam with step decay -> write the batch back.
+ *
+ * A run lives in one directory: checkpoint.bin (every `saveEvery` iterations,
+ * on stop, and at the end), log.jsonl, previews/*.png and model.nca.
+ */
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeNca } from '../../formats/nca-file.ts';
+import { perceptionSize, type NcaModel, type Weights } from '../../formats/model.ts';
+import { Rng } from '../../formats/random.ts';
+import { toRgba } from '../../formats/reference-core.ts';
+import type { SessionOptions } from '../engine/session.ts';
+import { encodePng } from '../image/png.ts';
+import { batchSize, takeHwc, type BatchShape } from '../nca/layout.ts';
+import { batchMasks, maskSeed } from '../nca/masks.ts';
+import { NcaRollout } from '../nca/rollout.ts';
+import { eraseCircles } from '../pixel/damage.ts';
+import { adamInit, adamStep, learningRate, normalizeGradients } from './adam.ts';
+import { loadCheckpoint, modelOf, saveCheckpoint, type TrainState } from './checkpoint.ts';
+import { validateConfig, type TrainConfig } from './config.ts';
+import type { Loss } from './loss.ts';
+import { Pool } from './pool.ts';
+import { seedRecipe, seedState } from './seeds.ts';
+
+export type TrainEvent =
+  | { kind: 'iteration'; iteration: number; loss: number; logs: Record<string, number>; lr: number; steps: number; seconds: number }
+  | { kind: 'rollback'; iteration: number; to: number; reason: string; lrScale: number }
+  | { kind: 'checkpoint'; iteration: number }
+  | { kind: 'preview'; iteration: number; path: string }
+  | { kind: 'done'; iteration: number; model: string };
+
+export interface TrainerOptions extends SessionOptions {
+  /** The run directory. */
+  dir: string;
+  onEvent?: (event: TrainEvent) => void;
+}
+
+/** Consecutive rollbacks without a good checkpoint in between before the run gives up. */
+const MAX_ROLLBACKS = 6;
+
+export class Trainer {
+  private rng: Rng;
+  private pool: Pool;
+  private readonly shape: BatchShape;
+
+  private constructor(
+    private state: TrainState,
+    private readonly loss: Loss,
+    private readonly rollout: NcaRollout,
+    private readonly options: TrainerOptions,
+  ) {
+    const c = state.config;
+    this.shape = { batch: c.batch, channels: c.topology.channels, height: c.height, width: c.width };
+    this.rng = new Rng(state.rngState);
+    this.pool = new Pool(c.poolSize, batchSize({ ...this.shape, batch: 1 }), state.pool);
+  }
+
+  /** A new run in `options.dir` (created if needed); writes the iteration-0 checkpoint. */
+  static async start(config: TrainConfig, loss: Loss, options: TrainerOptions, extra: Partial<Pick<TrainState, 'metadata' | 'lossSpec'>> = {}): Promise<Trainer> {
+    const c = validateConfig(structuredClone(config));
+    const rng = new Rng(c.runSeed);
+    const seed = seedRecipe(c.seed, c.topology);
+    const grid = { width: c.width, height: c.height };
+    const stateSize = c.topology.channels * c.width * c.height;
+    const pool = new Float32Array(c.poolSize * stateSize);
+    const cellSeed = c.seed === 'cell' ? seedState(c.topology, seed, grid, 0) : undefined;
+    for (let i = 0; i < c.poolSize; i++) pool.set(cellSeed ?? seedState(c.topology, seed, grid, rng.int(0, 0x7fffffff)), i * stateSize);
+    const weights = initialWeights(c, rng);
+    const state: TrainState = {
+      config: c,
+      seed,
+      iteration: 0,
+      rngState: rng.state,
+      lrScale: 1,
+      rollbacks: 0,
+      weights,
+      adam: adamInit(weights as unknown as Record<string, Float32Array>),
+      pool,
+      metadata: extra.metadata ?? {},
+      lossSpec: extra.lossSpec ?? { kind: 'custom' },
+    };
+    await mkdir(options.dir, { recursive: true });
+    await saveCheckpoint(options.dir, state);
+    return Trainer.open(state, loss, options);
+  }
+
+  /** Continues the run in `options.dir` exactly where its checkpoint stopped. */
+  static async resume(loss: Loss, options: TrainerOptions): Promise<Trainer> {
+    return Trainer.open(await loadCheckpoint(options.dir), loss, options);
+  }
+
+  private static async open(state: TrainState, loss: Loss, options: TrainerOptions): Promise<Trainer> {
+    const c = state.config;
+    const rollout = await NcaRollout.create(c.topology, { batch: c.batch, height: c.height, width: c.width }, {
+      segmentSteps: c.segmentSteps,
+      qat: c.qat,
+      device: options.device,
+      threads: options.threads,
+    });
+    return new Trainer(state, loss, rollout, options);
+  }
+
+  get iteration(): number {
+    return this.state.iteration;
+  }
+
+  get config(): TrainConfig {
+    return this.state.config;
+  }
+
+  /** Trains until the last iteration, or until `signal` aborts (then saves and returns). */
+  async run(signal?: AbortSignal): Promise<{ stopped: boolean; model: NcaModel }> {
+    const c = this.state.config;
+    while (this.state.iteration < c.iterations) {
+      if (signal?.aborted) {
+        await this.save();
+        return { stopped: true, model: this.model() };
+      }
+      const failure = await this.iterate();
+      if (failure) {
+        await this.rollback(failure);
+        continue;
+      }
+      const it = this.state.iteration;
+      if (it % c.saveEvery === 0) await this.save();
+      if (c.previewEvery > 0 && it % c.previewEvery === 0) await this.preview();
+    }
+    await this.save();
+    const path = join(this.options.dir, 'model.nca');
+    await writeFile(path, encodeNca(this.model(), { weightDtype: 'float32' }));
+    this.emit({ kind: 'done', iteration: this.state.iteration, model: path });
+    return { stopped: false, model: this.model() };
+  }
+
+  model(): NcaModel {
+    return modelOf(this.state);
+  }
+
+  /** One iteration; returns why it failed (NaN/Inf) or null. */
+  private async iterate(): Promise<string | null> {
+    const s = this.state;
+    const c = s.config;
+    const it = s.iteration;
+    const started = performance.now();
+    const lr = learningRate(c.lr, it, c.iterations, c.lrMilestones, c.lrFactor) * s.lrScale;
+    const slots = this.pool.sample(c.batch, this.rng);
+    const x = this.pool.gather(slots);
+    if (it % c.seedEvery === 0) x.set(seedState(c.topology, s.seed, c, this.rng.int(0, 0x7fffffff)), 0);
+    if (c.damage > 0) eraseCircles(x, this.shape, range(c.batch - c.damage, c.batch), this.rng);
+    const steps = this.rng.int(c.minSteps, c.maxSteps);
+    const masks = batchMasks(c.topology, c, slots.map((_, b) => maskSeed(c.runSeed, it, b)));
+
+    const trajectory = await this.rollout.forward(x, s.weights, masks, steps);
+    const result = await this.loss.evaluate(trajectory.final, this.shape, it);
+    if (!Number.isFinite(result.loss)) return `loss is ${result.loss}`;
+    const grads = await this.rollout.backward(trajectory, s.weights, masks, result.grad);
+    const g = grads.weights as unknown as Record<string, Float32Array>;
+    normalizeGradients(g);
+    adamStep(s.weights as unknown as Record<string, Float32Array>, g, s.adam, lr);
+    if (!Object.values(s.weights).every((w) => w === undefined || w.every(Number.isFinite))) return 'weights are not finite';
+
+    this.pool.scatter(slots, trajectory.final);
+    s.iteration++;
+    const event: TrainEvent = { kind: 'iteration', iteration: it, loss: result.loss, logs: result.logs, lr, steps, seconds: (performance.now() - started) / 1000 };
+    await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
+    this.emit(event);
+    return null;
+  }
+
+  private async save(): Promise<void> {
+    this.state.rngState = this.rng.state;
+    this.state.pool = this.pool.data;
+    await saveCheckpoint(this.options.dir, this.state);
+    this.state.rollbacks = 0;
+    this.emit({ kind: 'checkpoint', iteration: this.state.iteration });
+  }
+
+  /** Back to the last checkpoint, with half the learning rate. */
+  private async rollback(reason: string): Promise<void> {
+    const failedAt = this.state.iteration;
+    const lrScale = this.state.lrScale / 2;
+    const rollbacks = this.state.rollbacks + 1;
+    if (rollbacks > MAX_ROLLBACKS) {
+      throw new Error(`training diverged: ${reason} at iteration ${failedAt} after ${MAX_ROLLBACKS} rollbacks (try a lower --lr)`);
+    }
+    this.state = { ...(await loadCheckpoint(this.options.dir)), lrScale, rollbacks };
+    this.rng = new Rng(this.state.rngState);
+    this.pool = new Pool(this.pool.size, this.pool.stateSize, this.state.pool);
+    this.emit({ kind: 'rollback', iteration: failedAt, to: this.state.iteration, reason, lrScale });
+  }
+
+  private async preview(): Promise<void> {
+    const path = await writePreview(this.options.dir, this.state.iteration, this.state.config, this.pool);
+    this.emit({ kind: 'preview', iteration: this.state.iteration, path });
+  }
+
+  private emit(event: TrainEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  async release(): Promise<void> {
+    await this.rollout.release();
+    await this.loss.release?.();
+  }
+}
+
+/** PyTorch's default 1x1-conv init for w1/b1 (uniform +-1/sqrt(fan_in)); w2 starts at zero. */
+function initialWeights(c: TrainConfig, rng: Rng): Weights {
+  const { channels, hidden } = c.topology;
+  const features = perceptionSize(c.topology);
+  const bound = 1 / Math.sqrt(features);
+  const uniform = (n: number) => Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * bound);
+  return { w1: uniform(hidden * features), b1: uniform(hidden), w2: new Float32Array(channels * hidden) };
+}
+
+/** The first (up to) 8 pool states side by side, as displayed, in previews/iter-NNNNNN.png. */
+async function writePreview(dir: string, iteration: number, c: TrainConfig, pool: Pool): Promise<string> {
+  const tiles = Math.min(8, pool.size);
+  const shape: BatchShape = { batch: tiles, channels: c.topology.channels, height: c.height, width: c.width };
+  const batch = pool.gather(range(0, tiles));
+  const data = new Uint8Array(tiles * c.width * c.height * 4);
+  for (let b = 0; b < tiles; b++) {
+    const rgba = toRgba(c.topology, takeHwc(batch, shape, b), c);
+    for (let y = 0; y < c.height; y++) data.set(rgba.subarray(y * c.width * 4, (y + 1) * c.width * 4), (y * tiles * c.width + b * c.width) * 4);
+  }
+  await mkdir(join(dir, 'previews'), { recursive: true });
+  const path = join(dir, 'previews', `iter-${String(iteration).padStart(6, '0')}.png`);
+  await writeFile(path, encodePng({ width: tiles * c.width, height: c.height, data }));
+  return path;
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}
