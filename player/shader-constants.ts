@@ -40,3 +40,12 @@ export function shaderConstants(topology: Topology): ShaderConstants {
 export function float(n: number): string {
   return Number.isInteger(n) ? `${n}.0` : `${n}`;
 }
+
+/**
+ * `line(i)` for i = 0..count-1, one per line: an innermost loop unrolled in JS. With constant
+ * indices the small vec4 arrays stay in registers; ANGLE and Tint leave such loops rolled and
+ * index memory instead (2x slower on SwiftShader).
+ */
+export function unroll(count: number, indent: string, line: (i: number) => string): string {
+  return Array.from({ length: count }, (_, i) => indent + line(i)).join('\n');
+}

@@ -1,6 +1,7 @@
 /**
- * The weights as one RGBA32F texture, dequantised once at load. Row h holds everything
- * hidden unit h needs, so the step shader walks one row per unit:
+ * The weights as rows of vec4s, dequantised once at load: an RGBA32F texture for WebGL2, a
+ * storage buffer of vec4 for WebGPU. Row h holds everything hidden unit h needs, so the step
+ * shaders walk one row per unit, 4 channels at a time:
  *
  *   columns [w1, w1 + FILTERS*PACKS)  w1 row h, regrouped to match the shader's vec4 perception:
  *                                     texel f*PACKS + i = w1[h][(4i + j) * FILTERS + f], j = 0..3
@@ -10,8 +11,8 @@
  *
  * Channels past `channels` in the last pack are zero, so they stay zero.
  */
-import type { NcaModel } from '../../formats/index.ts';
-import type { ShaderConstants } from '../shader-constants.ts';
+import type { NcaModel } from '../formats/index.ts';
+import type { ShaderConstants } from './shader-constants.ts';
 
 export function weightColumns(k: ShaderConstants) {
   const w2 = k.filters * k.packs;

@@ -5,7 +5,7 @@ import { PlayerError } from '../errors.ts';
 import { shaderConstants, type ShaderConstants } from '../shader-constants.ts';
 import { createProgram, nearest, stateFormat, type Program } from './gl.ts';
 import { displayFragment, eraseFragment, stepFragment } from './shaders.ts';
-import { packWeights } from './weights.ts';
+import { packWeights } from '../weights.ts';
 
 interface StateTarget {
   texture: WebGLTexture;

@@ -3,11 +3,13 @@
  *
  * State: a 2D array texture, one RGBA layer per 4 channels (12 channels = 3 layers),
  * texel (x, y) = cell (x, y). Two such textures ping-pong. Weights: one RGBA32F texture,
- * one row per hidden unit (layout in ./weights.ts). The step shader follows
+ * one row per hidden unit (layout in ../weights.ts). The step shader follows
  * formats/reference-core.ts `step` line for line, 4 channels at a time.
+ *
+ * The innermost loops are unrolled (see `unroll`).
  */
-import { float, type ShaderConstants } from '../shader-constants.ts';
-import { weightColumns } from './weights.ts';
+import { float, unroll, type ShaderConstants } from '../shader-constants.ts';
+import { weightColumns } from '../weights.ts';
 
 /** A triangle that covers the viewport; no vertex buffers needed. */
 export const fullscreenVertex = `#version 300 es
@@ -90,10 +92,10 @@ ${
     : '      if (any(lessThan(n, ivec2(0))) || any(greaterThanEqual(n, size))) continue; // zero padding'
 }
       int tap = (dy + 1) * 3 + (dx + 1);
-      for (int i = 0; i < PACKS; i++) {
-        vec4 s = texelFetch(state, ivec3(n, i), 0);
-        for (int f = 0; f < FILTERS; f++) p[f * PACKS + i] += KERNELS[f * 9 + tap] * s;
-      }
+      vec4 s[PACKS];
+${unroll(k.packs, '      ', (i) => `s[${i}] = texelFetch(state, ivec3(n, ${i}), 0);`)}
+      // p[f * PACKS + i] += KERNELS[f * 9 + tap] * s[i]
+${unroll(k.filters * k.packs, '      ', (j) => `p[${j}] += KERNELS[${Math.floor(j / k.packs) * 9} + tap] * s[${j % k.packs}];`)}
     }
   }
 
@@ -102,9 +104,11 @@ ${
   for (int i = 0; i < PACKS; i++) delta[i] = texelFetch(weights, ivec2(${w.b2} + i, HIDDEN), 0);
   for (int h = 0; h < HIDDEN; h++) {
     float s = texelFetch(weights, ivec2(${w.b1}, h), 0).x;
-    for (int i = 0; i < FILTERS * PACKS; i++) s += dot(texelFetch(weights, ivec2(${w.w1} + i, h), 0), p[i]);
+    // s += dot(w1[h][i], p[i]) for every i
+${unroll(k.filters * k.packs, '    ', (i) => `s += dot(texelFetch(weights, ivec2(${w.w1 + i}, h), 0), p[${i}]);`)}
     float hidden = max(s, 0.0);
-    for (int i = 0; i < PACKS; i++) delta[i] += texelFetch(weights, ivec2(${w.w2} + i, h), 0) * hidden;
+    // delta[i] += w2[i][h] * hidden for every i
+${unroll(k.packs, '    ', (i) => `delta[${i}] += texelFetch(weights, ivec2(${w.w2 + i}, h), 0) * hidden;`)}
   }
   ${out.write('x[#] + delta[#]')}
 }`;

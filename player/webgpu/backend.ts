@@ -4,6 +4,7 @@ import type { Grid, NcaModel } from '../../formats/index.ts';
 import type { Backend } from '../backend.ts';
 import { PlayerError } from '../errors.ts';
 import { shaderConstants, type ShaderConstants } from '../shader-constants.ts';
+import { packWeights } from '../weights.ts';
 import { BRUSH_BYTES, displayShader, eraseShader, PARAMS_BYTES, stepShader } from './shaders.ts';
 
 const WORKGROUP = 8;
@@ -40,6 +41,15 @@ export async function createWebGpuBackend(model: NcaModel): Promise<Backend> {
   }
 }
 
+/** Copies per-cell values from one stride to another (the GPU pads cells to whole vec4s). */
+function restride(data: Float32Array, cells: number, from: number, to: number): Float32Array {
+  if (from === to) return data;
+  const out = new Float32Array(cells * to);
+  const n = Math.min(from, to);
+  for (let cell = 0; cell < cells; cell++) out.set(data.subarray(cell * from, cell * from + n), cell * to);
+  return out;
+}
+
 interface Pipelines {
   step: GPUComputePipeline;
   erase: GPUComputePipeline;
@@ -52,7 +62,7 @@ class WebGpuBackend implements Backend {
   private grid: Grid = { width: 0, height: 0 };
   private readonly params: GPUBuffer;
   private readonly brush: GPUBuffer;
-  private readonly weights: GPUBuffer[];
+  private readonly weights: GPUBuffer;
   /** states[0] is current; a step writes states[1], then they swap. */
   private states: GPUBuffer[] = [];
   /** Per direction of the ping-pong, indexed like `states` by which buffer is current. */
@@ -70,8 +80,7 @@ class WebGpuBackend implements Backend {
     const uniform = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
     this.params = device.createBuffer({ size: PARAMS_BYTES, usage: uniform });
     this.brush = device.createBuffer({ size: BRUSH_BYTES, usage: uniform });
-    const { w1, b1, w2, b2 = new Float32Array(k.channels) } = model.weights;
-    this.weights = [w1, b1, w2, b2].map((data) => this.upload(data, GPUBufferUsage.STORAGE));
+    this.weights = this.upload(packWeights(model, k).data, GPUBufferUsage.STORAGE);
     device.lost.then((info) => {
       if (info.reason !== 'destroyed') this.onlost?.();
       this.onlost = null;
@@ -90,7 +99,9 @@ class WebGpuBackend implements Backend {
   }
 
   setState(state: Float32Array, grid: Grid): void {
-    const bytes = state.byteLength;
+    const cells = grid.width * grid.height;
+    const padded = restride(state, cells, this.k.channels, 4 * this.k.packs);
+    const bytes = padded.byteLength;
     if (bytes > this.device.limits.maxStorageBufferBindingSize) {
       throw new PlayerError('unsupported-model', `a ${grid.width}x${grid.height} grid is too large for this GPU`);
     }
@@ -104,7 +115,7 @@ class WebGpuBackend implements Backend {
       this.canvas.height = grid.height;
     }
     this.current = 0;
-    this.device.queue.writeBuffer(this.states[0], 0, state as Float32Array<ArrayBuffer>); // never a SharedArrayBuffer here
+    this.device.queue.writeBuffer(this.states[0], 0, padded as Float32Array<ArrayBuffer>); // never a SharedArrayBuffer here
     this.writeParams(0, 0);
   }
 
@@ -116,7 +127,7 @@ class WebGpuBackend implements Backend {
       });
     const { step, erase, display } = this.pipelines;
     return {
-      step: group(step, [this.params, state, next, ...this.weights]),
+      step: group(step, [this.params, state, next, this.weights]),
       erase: group(erase, [this.params, this.brush, state]),
       display: group(display, [this.params, state]),
     };
@@ -163,9 +174,9 @@ class WebGpuBackend implements Backend {
     encoder.copyBufferToBuffer(source, 0, staging, 0, source.size);
     this.device.queue.submit([encoder.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
-    const state = new Float32Array(staging.getMappedRange().slice(0));
+    const padded = new Float32Array(staging.getMappedRange().slice(0));
     staging.destroy();
-    return state;
+    return restride(padded, this.grid.width * this.grid.height, 4 * this.k.packs, this.k.channels);
   }
 
   destroy(): void {

@@ -1,18 +1,21 @@
 /**
  * WGSL for the WebGPU backend, generated per model (see ../shader-constants.ts).
  *
- * The state is a storage buffer in the reference layout, state[(y * width + x) * CHANNELS + c],
- * and the weights are the model's own arrays, so the step shader is formats/reference-core.ts
- * `perceiveCell` + `updateCell` + `step`, nearly word for word. Two state buffers ping-pong.
+ * State: a storage buffer of vec4, PACKS per cell, cell-major: state[(y * width + x) * PACKS + i]
+ * holds channels 4i..4i+3 (12 channels = 3 vec4s, so the reference layout exactly). Two such
+ * buffers ping-pong. Weights: rows of vec4, one per hidden unit (layout in ../weights.ts).
+ * The step shader follows formats/reference-core.ts `step` line for line, 4 channels at a
+ * time, like the WebGL2 one; the innermost loops are unrolled (see `unroll`).
  */
-import { float, type ShaderConstants } from '../shader-constants.ts';
+import { float, unroll, type ShaderConstants } from '../shader-constants.ts';
+import { weightColumns } from '../weights.ts';
 
 /** Byte size of `Params` below. */
 export const PARAMS_BYTES = 16;
 
 function header(k: ShaderConstants): string {
   return `
-const CHANNELS = ${k.channels}u;
+const PACKS = ${k.packs}u;
 const FILTERS = ${k.filters}u;
 const HIDDEN = ${k.hidden}u;
 
@@ -46,17 +49,20 @@ fn fires(seed: u32, step: u32, x: u32, y: u32) -> bool {
 }
 
 export function stepShader(k: ShaderConstants): string {
+  const w = weightColumns(k);
+  const perception = k.filters * k.packs;
   return `${header(k)}
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> state: array<f32>;
-@group(0) @binding(2) var<storage, read_write> next: array<f32>;
-@group(0) @binding(3) var<storage, read> w1: array<f32>;
-@group(0) @binding(4) var<storage, read> b1: array<f32>;
-@group(0) @binding(5) var<storage, read> w2: array<f32>;
-@group(0) @binding(6) var<storage, read> b2: array<f32>;
+@group(0) @binding(1) var<storage, read> state: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> next: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> weights: array<vec4<f32>>;
 
 var<private> KERNELS: array<f32, ${k.filters * 9}> = array<f32, ${k.filters * 9}>(${k.kernels.map(float).join(', ')});
 ${fireFunction(k)}
+fn weight(column: u32, h: u32) -> vec4<f32> {
+  return weights[h * ${w.width}u + column];
+}
+
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   let width = params.width;
@@ -64,16 +70,16 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   if (id.x >= width || id.y >= height) {
     return;
   }
-  let base = (id.y * width + id.x) * CHANNELS;
+  let cell = (id.y * width + id.x) * PACKS;
   if (!fires(params.seed, params.step, id.x, id.y)) {
-    for (var c = 0u; c < CHANNELS; c++) {
-      next[base + c] = state[base + c];
+    for (var i = 0u; i < PACKS; i++) {
+      next[cell + i] = state[cell + i];
     }
     return;
   }
 
-  // perceiveCell: perception[c * FILTERS + f], from the old state.
-  var perception: array<f32, ${k.channels * k.filters}>;
+  // Perception of the old state: p[f * PACKS + i] holds filter f of channels 4i..4i+3.
+  var p: array<vec4<f32>, ${perception}>;
   for (var dy = -1; dy <= 1; dy++) {
     for (var dx = -1; dx <= 1; dx++) {
       var nx = i32(id.x) + dx;
@@ -86,38 +92,25 @@ ${
         continue; // zero padding
       }`
 }
-      let neighbour = (u32(ny) * width + u32(nx)) * CHANNELS;
+      let n = (u32(ny) * width + u32(nx)) * PACKS;
       let tap = u32((dy + 1) * 3 + (dx + 1));
-      for (var f = 0u; f < FILTERS; f++) {
-        let k = KERNELS[f * 9u + tap];
-        if (k == 0.0) {
-          continue;
-        }
-        for (var c = 0u; c < CHANNELS; c++) {
-          perception[c * FILTERS + f] += k * state[neighbour + c];
-        }
-      }
+      // p[f * PACKS + i] += KERNELS[f * 9 + tap] * state[n + i]
+${unroll(perception, '      ', (j) => `p[${j}] += KERNELS[${Math.floor(j / k.packs) * 9}u + tap] * state[n + ${j % k.packs}u];`)}
     }
   }
 
-  // updateCell: delta = w2 · relu(w1 · perception + b1) + b2.
-  var delta: array<f32, ${k.channels}>;
-  for (var c = 0u; c < CHANNELS; c++) {
-    delta[c] = b2[c];
-  }
+  // Update network: delta = w2 · relu(w1 · p + b1) + b2, one hidden unit at a time.
+  var delta: array<vec4<f32>, ${k.packs}>;
+${unroll(k.packs, '  ', (i) => `delta[${i}] = weight(${w.b2 + i}u, HIDDEN);`)}
   for (var h = 0u; h < HIDDEN; h++) {
-    var s = b1[h];
-    for (var i = 0u; i < CHANNELS * FILTERS; i++) {
-      s += w1[h * CHANNELS * FILTERS + i] * perception[i];
-    }
+    var s = weight(${w.b1}u, h).x;
+    // s += dot(w1[h][i], p[i]) for every i
+${unroll(perception, '    ', (i) => `s += dot(weight(${w.w1 + i}u, h), p[${i}]);`)}
     let hidden = max(s, 0.0);
-    for (var c = 0u; c < CHANNELS; c++) {
-      delta[c] += w2[c * HIDDEN + h] * hidden;
-    }
+    // delta[i] += w2[i][h] * hidden for every i
+${unroll(k.packs, '    ', (i) => `delta[${i}] += weight(${w.w2 + i}u, h) * hidden;`)}
   }
-  for (var c = 0u; c < CHANNELS; c++) {
-    next[base + c] = state[base + c] + delta[c];
-  }
+${unroll(k.packs, '  ', (i) => `next[cell + ${i}u] = state[cell + ${i}u] + delta[${i}];`)}
 }`;
 }
 
@@ -134,16 +127,16 @@ struct Brush {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<uniform> brush: Brush;
-@group(0) @binding(2) var<storage, read_write> state: array<f32>;
+@group(0) @binding(2) var<storage, read_write> state: array<vec4<f32>>;
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   if (id.x >= params.width || id.y >= params.height || distance(vec2<f32>(id.xy) + 0.5, brush.center) > brush.radius) {
     return;
   }
-  let base = (id.y * params.width + id.x) * CHANNELS;
-  for (var c = 0u; c < CHANNELS; c++) {
-    state[base + c] = 0.0;
+  let cell = (id.y * params.width + id.x) * PACKS;
+  for (var i = 0u; i < PACKS; i++) {
+    state[cell + i] = vec4<f32>(0.0);
   }
 }`;
 }
@@ -151,10 +144,10 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 /** colour = clamp(x[offset + i] + bias, 0, 1), premultiplied. Framebuffer y runs down, like grid y. */
 export function displayShader(k: ShaderConstants): string {
   const { offset, count, bias } = k.color;
-  const channel = (i: number) => `state[base + ${offset + i}u]`;
+  const channel = (i: number) => `state[cell + ${Math.floor((offset + i) / 4)}u][${(offset + i) % 4}]`;
   return `${header(k)}
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> state: array<f32>;
+@group(0) @binding(1) var<storage, read> state: array<vec4<f32>>;
 
 @vertex
 fn vertex(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
@@ -163,8 +156,7 @@ fn vertex(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
 
 @fragment
 fn fragment(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
-  let cell = vec2<u32>(position.xy);
-  let base = (cell.y * params.width + cell.x) * CHANNELS;
+  let cell = (u32(position.y) * params.width + u32(position.x)) * PACKS;
   let rgb = clamp(vec3<f32>(${channel(0)}, ${channel(1)}, ${channel(2)}) + ${float(bias)}, vec3<f32>(0.0), vec3<f32>(1.0));
   let alpha = ${count === 4 ? `clamp(${channel(3)} + ${float(bias)}, 0.0, 1.0)` : '1.0'};
   return vec4<f32>(rgb * alpha, alpha);
