@@ -1,0 +1,222 @@
+/** `nca train --target image.png --out DIR`: train an NCA (pixel-target mode), with checkpoints and --resume. */
+import { basename, extname, join } from 'node:path';
+import { defaultTopology } from '../../formats/model.ts';
+import { DEVICES, checkDevice, type Device } from '../../trainer/engine/session.ts';
+import { decodePng, PngError } from '../../trainer/image/png.ts';
+import { pixelLoss, type PixelLossSpec } from '../../trainer/pixel/pixel-loss.ts';
+import { CheckpointError, loadCheckpoint, type TrainState } from '../../trainer/train/checkpoint.ts';
+import { ConfigError, SOURCE_METHOD, validateConfig, type TrainConfig } from '../../trainer/train/config.ts';
+import type { Loss } from '../../trainer/train/loss.ts';
+import { Trainer, type TrainEvent } from '../../trainer/train/trainer.ts';
+import { readInput } from '../args.ts';
+import type { Command } from '../command.ts';
+import { parseFlagsWithConfig } from '../config.ts';
+import { CliError, EXIT } from '../exit-codes.ts';
+import { Progress } from '../progress.ts';
+import { choiceValue, intValue, numberValue, sizeValue, stringValue } from '../values.ts';
+
+const help = `Usage: nca train --target IMAGE.png [--out DIR] [options]
+       nca train --resume DIR
+
+Trains a neural cellular automaton to grow IMAGE (pixel-target mode: a mean
+squared error on the displayed colours, Growing-NCA style; needs no download).
+The run directory gets checkpoint.bin (every --save-every iterations and on
+Ctrl-C), log.jsonl, previews/iter-*.png and, at the end, model.nca (float32;
+re-quantise it with \`nca export\`).
+
+Options:
+  --target FILE          the image to grow (PNG; transparency makes an RGBA model)
+  --out DIR              run directory (default runs/<image name>)
+  --resume DIR           continue a stopped run exactly where its checkpoint is
+  --iterations N         training iterations (default 1000)
+  --size WxH             training grid (default: the image's size)
+  --seed cell|noise      initial state: one live cell (default) or per-cell noise
+  --steps MIN-MAX        NCA steps per iteration (default 64-95)
+  --batch N              states per iteration (default 4)
+  --pool N               pool size (default 256)
+  --hidden N             hidden units of the update network (default 128)
+  --lr X                 Adam learning rate (default 0.002; x0.4 at 30/50/85% of the run)
+  --damage N             erase a random disc in N batch states per iteration (default 0)
+  --overflow-weight X    weight of the mean overflow penalty (default 1)
+  --qat                  quantisation-aware training (fake int8 w1/w2)
+  --run-seed N           seed of every random choice (default 0)
+  --save-every N         checkpoint interval in iterations (default 50)
+  --preview-every N      preview PNG interval, 0 = none (default 50)
+  --segment-steps N      rematerialisation segment (default 16; 1 = keep every state)
+  --device DEVICE        ${DEVICES.join(', ')} (default cpu)
+  --threads N            CPU threads (default: all cores)
+  --config FILE          JSON file with any of these flags
+  --json                 print a JSON summary at the end
+  --quiet                no progress bar
+
+Example:
+  nca train --target examples/targets/ring.png --out runs/ring --iterations 600 --damage 1`;
+
+const options = {
+  target: { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'string' },
+  iterations: { type: 'string' },
+  size: { type: 'string' },
+  seed: { type: 'string' },
+  steps: { type: 'string' },
+  batch: { type: 'string' },
+  pool: { type: 'string' },
+  hidden: { type: 'string' },
+  lr: { type: 'string' },
+  damage: { type: 'string' },
+  'overflow-weight': { type: 'string' },
+  qat: { type: 'boolean' },
+  'run-seed': { type: 'string' },
+  'save-every': { type: 'string' },
+  'preview-every': { type: 'string' },
+  'segment-steps': { type: 'string' },
+  device: { type: 'string' },
+  threads: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+} as const;
+
+type Values = Record<string, unknown>;
+
+/** "64-95" -> [64, 95]; "80" -> [80, 80]. */
+function stepsValue(values: Values): [number, number] {
+  const raw = stringValue(values, 'steps');
+  if (raw === undefined) return [SOURCE_METHOD.minSteps, SOURCE_METHOD.maxSteps];
+  const m = /^(\d+)(?:-(\d+))?$/.exec(raw.trim());
+  if (!m) throw new CliError(`--steps must be MIN-MAX or N, e.g. 64-95, not "${raw}" (see --help)`, EXIT.usage);
+  return [Number(m[1]), Number(m[2] ?? m[1])];
+}
+
+async function newRun(values: Values): Promise<{ config: TrainConfig; spec: PixelLossSpec; dir: string; title: string }> {
+  const targetPath = stringValue(values, 'target');
+  if (!targetPath) throw new CliError('give --target IMAGE.png, or --resume DIR (see --help)', EXIT.usage);
+  const png = await readInput(targetPath);
+  let image;
+  try {
+    image = decodePng(png);
+  } catch (error) {
+    if (error instanceof PngError) throw new CliError(`${targetPath}: ${error.message}`, EXIT.badInput);
+    throw error;
+  }
+  const transparent = image.data.some((v, i) => i % 4 === 3 && v < 255);
+  const grid = values.size === undefined ? { width: image.width, height: image.height } : sizeValue(values, 'size', '', 1024);
+  const [minSteps, maxSteps] = stepsValue(values);
+  const topology = defaultTopology({
+    hidden: intValue(values, 'hidden', 128, 1, 1024),
+    color: { offset: 0, count: transparent ? 4 : 3, bias: 0.5 },
+  });
+  const config: TrainConfig = {
+    ...SOURCE_METHOD,
+    topology,
+    ...grid,
+    iterations: intValue(values, 'iterations', SOURCE_METHOD.iterations, 1),
+    seed: choiceValue(values, 'seed', ['cell', 'noise'] as const, 'cell'),
+    minSteps,
+    maxSteps,
+    batch: intValue(values, 'batch', SOURCE_METHOD.batch, 1),
+    poolSize: intValue(values, 'pool', SOURCE_METHOD.poolSize, 1),
+    lr: numberValue(values, 'lr', SOURCE_METHOD.lr, 1e-8, 1),
+    damage: intValue(values, 'damage', 0, 0),
+    overflowWeight: numberValue(values, 'overflow-weight', SOURCE_METHOD.overflowWeight, 0, 1e6),
+    qat: values.qat === true,
+    runSeed: intValue(values, 'run-seed', 0, 0, 0xffffffff),
+    saveEvery: intValue(values, 'save-every', SOURCE_METHOD.saveEvery, 1),
+    previewEvery: intValue(values, 'preview-every', SOURCE_METHOD.previewEvery, 0),
+    segmentSteps: intValue(values, 'segment-steps', SOURCE_METHOD.segmentSteps, 1),
+  };
+  const name = basename(targetPath, extname(targetPath));
+  return {
+    config,
+    spec: { kind: 'pixel', targetPng: Buffer.from(png).toString('base64'), targetName: basename(targetPath) },
+    dir: stringValue(values, 'out') ?? join('runs', name),
+    title: name,
+  };
+}
+
+async function lossFor(spec: TrainState['lossSpec'], config: TrainConfig, device: Device, threads?: number): Promise<Loss> {
+  if (spec.kind === 'pixel') return pixelLoss(spec as PixelLossSpec, config, { device, threads });
+  throw new CliError(`this checkpoint's loss ("${spec.kind}") is not available in this build`, EXIT.badInput);
+}
+
+function describe(event: TrainEvent): string | null {
+  switch (event.kind) {
+    case 'rollback':
+      return `iteration ${event.iteration}: ${event.reason}; rolled back to the checkpoint at iteration ${event.to}, learning rate x${event.lrScale}`;
+    case 'done':
+      return `wrote ${event.model}`;
+    default:
+      return null;
+  }
+}
+
+export const train: Command = {
+  name: 'train',
+  summary: 'train an NCA to grow an image (pixel-target mode), with checkpoints and --resume',
+  help,
+  async run(argv) {
+    const { values } = await parseFlagsWithConfig(argv, options);
+    let device: Device;
+    try {
+      device = checkDevice(choiceValue(values, 'device', DEVICES, 'cpu'));
+    } catch (error) {
+      throw new CliError((error as Error).message, EXIT.unavailable);
+    }
+    const threads = values.threads === undefined ? undefined : intValue(values, 'threads', 1, 1, 256);
+    const resumeDir = stringValue(values, 'resume');
+    let trainer: Trainer;
+    let dir: string;
+    let progress: Progress | undefined;
+    let lastLoss = NaN;
+    const onEvent = (event: TrainEvent) => {
+      if (event.kind === 'iteration') {
+        progress?.tick();
+        lastLoss = event.loss;
+      }
+      const line = describe(event);
+      if (line && !values.quiet) console.error(line);
+    };
+    try {
+      if (resumeDir) {
+        dir = resumeDir;
+        const saved = await loadCheckpoint(dir);
+        trainer = await Trainer.resume(await lossFor(saved.lossSpec, saved.config, device, threads), { dir, device, threads, onEvent });
+      } else {
+        const run = await newRun(values);
+        dir = run.dir;
+        validateConfig(run.config);
+        const loss = await lossFor(run.spec, run.config, device, threads);
+        const metadata = { title: run.title, clipModel: 'pixel-target', tool: 'nca-studio' };
+        trainer = await Trainer.start(run.config, loss, { dir, device, threads, onEvent }, { metadata, lossSpec: run.spec });
+      }
+    } catch (error) {
+      if (error instanceof ConfigError || error instanceof CheckpointError) throw new CliError(error.message, EXIT.badInput);
+      throw error;
+    }
+    const total = trainer.config.iterations;
+    progress = new Progress({ label: 'training', total, unit: 'it', enabled: !values.quiet });
+    progress.tick(trainer.iteration);
+
+    const stop = new AbortController();
+    const onSigint = () => {
+      if (stop.signal.aborted) process.exit(EXIT.interrupted); // a second Ctrl-C: leave now
+      stop.abort();
+      console.error('\nstopping after this iteration and saving a checkpoint (Ctrl-C again to quit at once)');
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const result = await trainer.run(stop.signal);
+      progress.finish();
+      const summary = { dir, iteration: trainer.iteration, iterations: total, loss: lastLoss, stopped: result.stopped, model: result.stopped ? null : join(dir, 'model.nca') };
+      if (values.json) console.log(JSON.stringify(summary));
+      if (result.stopped) {
+        if (!values.json) console.error(`interrupted at iteration ${trainer.iteration}; continue with: nca train --resume ${dir}`);
+        return EXIT.interrupted;
+      }
+      return EXIT.ok;
+    } finally {
+      process.off('SIGINT', onSigint);
+      await trainer.release();
+    }
+  },
+};
