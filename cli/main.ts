@@ -4,8 +4,9 @@ import type { Command } from './command.ts';
 import { exportCommand } from './commands/export.ts';
 import { info } from './commands/info.ts';
 import { render } from './commands/render.ts';
+import { train } from './commands/train.ts';
 
-const commands: Command[] = [exportCommand, info, render];
+const commands: Command[] = [train, exportCommand, info, render];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
