@@ -193,7 +193,7 @@ async function fetchInto(ctx: Context, meta: Metadata, file: string, partial: st
   let done = resumeAt;
   try {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
+      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
       done += chunk.byteLength;
       progress.update(done);
     }
