@@ -1,3 +1,5 @@
+import { formatDuration } from '../../cli/progress.ts';
+
 /**
  * A byte-count progress bar on stderr: size, speed and ETA. On a terminal it
  * redraws one line at most 10 times a second; elsewhere (logs, CI) it prints a
@@ -61,12 +63,4 @@ export function formatBytes(n: number): string {
     i++;
   }
   return `${i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
-}
-
-function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
