@@ -92,7 +92,18 @@ export async function loadCheckpoint(dir: string): Promise<TrainState> {
     const code = (error as NodeJS.ErrnoException).code;
     throw new CheckpointError(code === 'ENOENT' ? `no checkpoint in ${dir} (expected ${CHECKPOINT_FILE})` : `cannot read ${path}: ${(error as Error).message}`);
   }
-  if (bytes.length < 12 || bytes.toString('latin1', 0, 8) !== MAGIC) throw new CheckpointError(`${path} is not a trainer checkpoint`);
+  return decodeCheckpoint(bytes, path);
+}
+
+/** True when `bytes` start like a trainer checkpoint (for tools that accept several file kinds). */
+export function isCheckpoint(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && Buffer.from(bytes.subarray(0, 8)).toString('latin1') === MAGIC;
+}
+
+/** Parses checkpoint bytes; `path` only names the file in errors. */
+export function decodeCheckpoint(input: Uint8Array, path = CHECKPOINT_FILE): TrainState {
+  const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (!isCheckpoint(bytes) || bytes.length < 12) throw new CheckpointError(`${path} is not a trainer checkpoint`);
   const jsonLength = bytes.readUInt32LE(8);
   if (12 + jsonLength > bytes.length) throw new CheckpointError(`${path} is truncated`);
   let meta: Omit<TrainState, 'weights' | 'adam' | 'pool'> & { adamStep: number; tensors: TensorEntry[] };
@@ -124,10 +135,9 @@ export async function loadCheckpoint(dir: string): Promise<TrainState> {
   };
 }
 
-/** The model a checkpoint holds, with float32 weights (what the exporter quantises). */
+/** The model in a run directory's checkpoint, with float32 weights (what the exporter quantises). */
 export async function loadCheckpointModel(dir: string): Promise<NcaModel> {
-  const s = await loadCheckpoint(dir);
-  return modelOf(s);
+  return modelOf(await loadCheckpoint(dir));
 }
 
 export function modelOf(s: TrainState): NcaModel {

@@ -1,0 +1,120 @@
+// The training loop's parts: the pixel loss, NaN rollback, checkpoint and config errors.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { defaultTopology } from '../../formats/model.ts';
+import { Rng } from '../../formats/random.ts';
+import { encodePng } from '../../trainer/image/png.ts';
+import { pixelLoss } from '../../trainer/pixel/pixel-loss.ts';
+import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint, loadCheckpointModel } from '../../trainer/train/checkpoint.ts';
+import { ConfigError, SOURCE_METHOD, validateConfig, type TrainConfig } from '../../trainer/train/config.ts';
+import type { Loss } from '../../trainer/train/loss.ts';
+import { Trainer, type TrainEvent } from '../../trainer/train/trainer.ts';
+
+const size = 12;
+const image = (() => {
+  const data = new Uint8Array(size * size * 4);
+  for (let i = 0; i < size * size; i++) data.set([(i * 7) % 256, (i * 13) % 256, 200, 255], i * 4);
+  return { width: size, height: size, data };
+})();
+const spec = { kind: 'pixel' as const, targetPng: Buffer.from(encodePng(image)).toString('base64') };
+const config: TrainConfig = {
+  ...SOURCE_METHOD,
+  topology: defaultTopology({ hidden: 16 }),
+  width: size,
+  height: size,
+  poolSize: 6,
+  batch: 2,
+  iterations: 8,
+  minSteps: 6,
+  maxSteps: 10,
+  seed: 'cell',
+  saveEvery: 2,
+  previewEvery: 0,
+  overflowWeight: 3,
+};
+const tempDir = () => mkdtempSync(join(tmpdir(), 'nca-train-'));
+
+test('the pixel loss is the mean squared colour error plus the weighted mean overflow', async () => {
+  const loss = await pixelLoss(spec, config, { threads: 1 });
+  const shape = { batch: 2, channels: 12, height: size, width: size };
+  const rng = new Rng(5);
+  const state = Float32Array.from({ length: 2 * 12 * size * size }, () => rng.normal());
+  const result = await loss.evaluate(state, shape, 0);
+  const plane = size * size;
+  let squared = 0;
+  let overflow = 0;
+  for (let b = 0; b < 2; b++) {
+    for (let c = 0; c < 12; c++) {
+      for (let i = 0; i < plane; i++) {
+        const x = state[(b * 12 + c) * plane + i];
+        overflow += Math.abs(x - Math.min(1, Math.max(-1, x)));
+        if (c < 3) squared += (x + 0.5 - image.data[i * 4 + c] / 255) ** 2;
+      }
+    }
+  }
+  const pixel = squared / (2 * 3 * plane);
+  const meanOverflow = overflow / state.length;
+  assert.ok(Math.abs(result.logs.pixel - pixel) < 1e-5);
+  assert.ok(Math.abs(result.logs.overflow - meanOverflow) < 1e-5);
+  assert.ok(Math.abs(result.loss - (pixel + 3 * meanOverflow)) < 1e-4);
+  assert.equal(result.grad.length, state.length);
+  await loss.release?.();
+});
+
+test('a NaN loss rolls back to the last checkpoint, halves the learning rate, and the run goes on', async () => {
+  const dir = tempDir();
+  const inner = await pixelLoss(spec, config, { threads: 1 });
+  let poisoned = false;
+  const flaky: Loss = {
+    async evaluate(state, shape, iteration) {
+      const r = await inner.evaluate(state, shape, iteration);
+      if (iteration === 5 && !poisoned) {
+        poisoned = true;
+        return { ...r, loss: NaN };
+      }
+      return r;
+    },
+  };
+  const events: TrainEvent[] = [];
+  const trainer = await Trainer.start(config, flaky, { dir, threads: 1, onEvent: (e) => events.push(e) });
+  await trainer.run();
+  const rollback = events.find((e) => e.kind === 'rollback');
+  assert.deepEqual(rollback, { kind: 'rollback', iteration: 5, to: 4, reason: 'loss is NaN', lrScale: 0.5 });
+  const after = events.filter((e): e is Extract<TrainEvent, { kind: 'iteration' }> => e.kind === 'iteration' && e.iteration >= 4);
+  assert.equal(after.at(-1)!.iteration, config.iterations - 1);
+  // iterations 4.. ran twice: once before the NaN (full rate), once after (half rate)
+  const [first, second] = after.filter((e) => e.iteration === 4);
+  assert.ok(Math.abs(second.lr - first.lr / 2) < 1e-15);
+  assert.equal((await loadCheckpoint(dir)).lrScale, 0.5);
+  await trainer.release();
+  await inner.release?.();
+});
+
+test('a finished run leaves a loadable checkpoint and model; damaged checkpoints fail clearly', async () => {
+  const dir = tempDir();
+  const loss = await pixelLoss(spec, config, { threads: 1 });
+  const trainer = await Trainer.start({ ...config, iterations: 2, qat: true, damage: 1 }, loss, { dir, threads: 1 });
+  await trainer.run();
+  await trainer.release();
+  const model = await loadCheckpointModel(dir);
+  assert.equal(model.metadata.iterations, 2);
+  assert.equal(model.weights.w1.length, 16 * 48);
+  assert.ok(model.weights.w2.some((v) => v !== 0), 'w2 never moved off zero');
+
+  const bytes = readFileSync(join(dir, CHECKPOINT_FILE));
+  writeFileSync(join(dir, CHECKPOINT_FILE), bytes.subarray(0, bytes.length - 100));
+  await assert.rejects(loadCheckpoint(dir), (e: Error) => e instanceof CheckpointError && /truncated/.test(e.message));
+  writeFileSync(join(dir, CHECKPOINT_FILE), Buffer.from('not a checkpoint at all'));
+  await assert.rejects(loadCheckpoint(dir), (e: Error) => e instanceof CheckpointError && /not a trainer checkpoint/.test(e.message));
+  await assert.rejects(loadCheckpoint(tempDir()), (e: Error) => e instanceof CheckpointError && /no checkpoint/.test(e.message));
+});
+
+test('bad settings are rejected with the setting named', () => {
+  assert.throws(() => validateConfig({ ...config, batch: 10, poolSize: 4 }), (e: Error) => e instanceof ConfigError && /batch/.test(e.message));
+  assert.throws(() => validateConfig({ ...config, minSteps: 9, maxSteps: 3 }), (e: Error) => e instanceof ConfigError && /maxSteps/.test(e.message));
+  assert.throws(() => validateConfig({ ...config, lr: -1 }), (e: Error) => e instanceof ConfigError && /lr/.test(e.message));
+  assert.throws(() => validateConfig({ ...config, damage: 2 }), (e: Error) => e instanceof ConfigError && /damage/.test(e.message));
+});
