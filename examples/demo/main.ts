@@ -1,0 +1,72 @@
+/** The demo page: a gallery of players, one full-page background player and its live controls. */
+import '../../player/index.ts';
+import type { NcaPlayer } from '../../player/index.ts';
+
+const background = document.querySelector<NcaPlayer>('#background')!;
+const gallery = document.querySelector('#gallery')!;
+const status = document.querySelector('#status')!;
+const input = (id: string) => document.querySelector<HTMLInputElement>(`#${id}`)!;
+
+/** Range inputs drive the background player's attribute of the same name, and show their value. */
+for (const name of ['speed', 'scale', 'brush']) {
+  const range = input(name);
+  const output = document.querySelector(`output[for=${name}]`)!;
+  const apply = () => {
+    background.setAttribute(name, range.value);
+    output.textContent = range.value;
+  };
+  range.addEventListener('input', apply);
+  apply();
+}
+input('seed').addEventListener('change', () => (background.seed = Number(input('seed').value)));
+document.querySelector<HTMLSelectElement>('#backend')!.addEventListener('change', (event) => {
+  background.backend = (event.target as HTMLSelectElement).value as NcaPlayer['backend'];
+});
+const play = document.querySelector<HTMLButtonElement>('#play')!;
+play.addEventListener('click', () => (background.paused = !background.paused));
+document.querySelector('#restart')!.addEventListener('click', () => background.restart());
+
+/** Steps per second, from the frame events of the last second. */
+let stepsPerSecond = 0;
+let mark = { time: performance.now(), step: 0 };
+background.addEventListener('frame', () => {
+  const now = performance.now();
+  if (now - mark.time >= 1000) {
+    stepsPerSecond = ((background.stepCount - mark.step) * 1000) / (now - mark.time);
+    mark = { time: now, step: background.stepCount };
+  }
+});
+setInterval(() => {
+  play.textContent = background.paused ? 'play' : 'pause';
+  if (background.error) return void (status.textContent = `error: ${background.error.message}`);
+  const { width, height } = background.grid;
+  status.textContent = background.activeBackend
+    ? `${background.activeBackend} · ${width}×${height} cells · step ${background.stepCount} · ${stepsPerSecond.toFixed(0)} steps/s`
+    : 'loading…';
+}, 250);
+background.addEventListener('load', () => (mark = { time: performance.now(), step: 0 }));
+
+/** One small player per model; clicking one shows it in the background. */
+const models: { name: string; url: string }[] = await (await fetch('/models.json')).json();
+for (const [index, { name, url }] of models.entries()) {
+  const figure = document.createElement('figure');
+  const player = document.createElement('nca-player');
+  player.src = url;
+  player.width = 96;
+  player.height = 96;
+  player.interactive = true;
+  const caption = document.createElement('figcaption');
+  caption.textContent = name;
+  player.addEventListener('load', (event) => {
+    const title = (event as CustomEvent).detail.metadata?.title;
+    if (title) caption.textContent = title;
+  });
+  figure.append(player, caption);
+  figure.addEventListener('click', () => {
+    background.src = url;
+    gallery.querySelector('.active')?.classList.remove('active');
+    figure.classList.add('active');
+  });
+  gallery.append(figure);
+  if (index === 0) figure.click();
+}
