@@ -3,10 +3,11 @@ import { CliError, EXIT } from './exit-codes.ts';
 import type { Command } from './command.ts';
 import { exportCommand } from './commands/export.ts';
 import { info } from './commands/info.ts';
+import { play } from './commands/play.ts';
 import { render } from './commands/render.ts';
 import { train } from './commands/train.ts';
 
-const commands: Command[] = [train, exportCommand, info, render];
+const commands: Command[] = [train, exportCommand, info, play, render];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -5,6 +5,7 @@ import { SIGNATURE } from '../formats/nca-file.ts';
 export class ModelInputError extends Error {}
 
 export interface LoadedModel {
+  kind: 'nca' | 'checkpoint';
   model: NcaModel;
   /** How w1 and w2 were stored: a checkpoint is float32, a .nca says in its tensor directory. */
   weightDtype: WeightDtype;
@@ -19,7 +20,7 @@ export async function loadModel(bytes: Uint8Array, path: string): Promise<Loaded
   if (isNca(bytes)) {
     try {
       const { model, file } = decodeNca(bytes);
-      return { model, weightDtype: file.tensors.find((t) => t.name === 'w1')!.dtype as WeightDtype };
+      return { kind: 'nca', model, weightDtype: file.tensors.find((t) => t.name === 'w1')!.dtype as WeightDtype };
     } catch (error) {
       if (error instanceof NcaFormatError) throw new ModelInputError(`${path}: ${error.message}`);
       throw error;
