@@ -62,6 +62,7 @@ const cases: Case[] = [
   { rule: 'Sigmoid', name: '[3,4]', build: unary([3, 4], op.sigmoid) },
   { rule: 'Tanh', name: '[3,4]', build: unary([3, 4], op.tanh) },
   { rule: 'Erf', name: '[3,4]', build: unary([3, 4], op.erf), options: f32 },
+  { rule: 'Asin', name: 'inside (-1, 1)', build: unary([3, 4], op.asin), options: { ...f32, values: { x: awayFromZero(0.05, 0.8) } } },
   { rule: 'Sqrt', name: 'positive', build: unary([3, 4], op.sqrt), options: { values: { x: positive } } },
   { rule: 'Exp', name: '[3,4]', build: unary([3, 4], op.exp) },
   { rule: 'Log', name: 'positive', build: unary([3, 4], op.log), options: { values: { x: positive } } },

@@ -78,6 +78,7 @@ export const relu = unary('Relu');
 export const sigmoid = unary('Sigmoid');
 export const tanh = unary('Tanh');
 export const erf = unary('Erf');
+export const asin = unary('Asin');
 export const sqrt = unary('Sqrt');
 export const exp = unary('Exp');
 export const log = unary('Log');
