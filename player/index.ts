@@ -1,6 +1,7 @@
 /**
- * The `<nca-player>` entry point: importing it defines the element.
- *   import 'nca-studio/player';   <nca-player src="logo.nca"></nca-player>
+ * The `<nca-player>` entry point: importing it defines the element (docs/player.md).
+ *   <script type="module" src="dist/player/nca-player.js"></script>
+ *   <nca-player src="logo.nca"></nca-player>
  */
 import { NcaPlayer } from './element.ts';
 

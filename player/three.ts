@@ -1,7 +1,7 @@
 /**
  * three.js adapter: an NCA as a texture that animates by itself.
  *
- *   import { NCATexture } from 'nca-studio/player/three';
+ *   import { NCATexture } from './dist/player/three.js'; // with an import map entry for 'three'
  *   const map = new NCATexture('logo.nca', { width: 256, height: 256 });
  *   const material = new THREE.MeshBasicMaterial({ map });
  *

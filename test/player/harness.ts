@@ -13,7 +13,7 @@ import { buildPlayer } from '../../player/build.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-export const CHROMIUM_ARGS = [
+const BASE_ARGS = [
   '--no-sandbox',
   '--disable-gpu-sandbox',
   '--disable-quic',
@@ -21,13 +21,12 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
-  // WebGPU on SwiftShader's Vulkan; WebGL2 keeps working on SwiftShader through ANGLE.
   '--enable-unsafe-webgpu',
   '--enable-features=Vulkan',
-  '--use-vulkan=swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  '--use-angle=swiftshader',
 ];
+/** WebGPU on SwiftShader's Vulkan; WebGL2 keeps working on SwiftShader through ANGLE. */
+const SWIFTSHADER_ARGS = ['--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader'];
+export const CHROMIUM_ARGS = [...BASE_ARGS, ...SWIFTSHADER_ARGS];
 
 /** A response the test server gives for one path. */
 export interface Route {
@@ -63,7 +62,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `hardware` leaves the GPU choice to Chromium (benchmarks on a real GPU); tests always use SwiftShader. */
+export async function startHarness({ hardware = false } = {}): Promise<Harness> {
   const dist = mkdtempSync(join(tmpdir(), 'nca-player-dist-'));
   const profile = mkdtempSync(join(tmpdir(), 'nca-player-chromium-'));
   await buildPlayer(dist);
@@ -87,7 +87,7 @@ export async function startHarness(): Promise<Harness> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: hardware ? BASE_ARGS : CHROMIUM_ARGS,
   });
   return {
     url,
