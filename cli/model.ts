@@ -1,9 +1,13 @@
-/** The MODEL argument of render, export and play: a .nca file or a training checkpoint. */
+/** The MODEL argument of render, export and play: a .nca file, a training checkpoint, or a run folder holding one. */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadModel, ModelInputError, type LoadedModel } from '../exporter/load-model.ts';
+import { CHECKPOINT_FILE } from '../trainer/train/checkpoint.ts';
 import { readInput } from './args.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 
-export async function readModel(path: string): Promise<LoadedModel> {
+export async function readModel(given: string): Promise<LoadedModel> {
+  const path = statSync(given, { throwIfNoEntry: false })?.isDirectory() ? join(given, CHECKPOINT_FILE) : given;
   try {
     return await loadModel(await readInput(path), path);
   } catch (error) {
@@ -14,6 +18,6 @@ export async function readModel(path: string): Promise<LoadedModel> {
 
 /** Exactly one positional MODEL, or a usage error. */
 export function modelArg(positionals: string[]): string {
-  if (positionals.length !== 1) throw new CliError('expected exactly one MODEL (a .nca file or a checkpoint; see --help)', EXIT.usage);
+  if (positionals.length !== 1) throw new CliError('expected exactly one MODEL (a .nca file, a checkpoint or a run folder; see --help)', EXIT.usage);
   return positionals[0];
 }

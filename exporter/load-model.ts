@@ -1,6 +1,7 @@
 /** Reads a model to render or export: a `.nca` file (any weight dtype) or a trainer checkpoint. */
 import { decodeNca, NcaFormatError, type NcaModel, type WeightDtype } from '../formats/index.ts';
 import { SIGNATURE } from '../formats/nca-file.ts';
+import { CheckpointError, decodeCheckpoint, isCheckpoint, modelOf } from '../trainer/train/checkpoint.ts';
 
 export class ModelInputError extends Error {}
 
@@ -23,6 +24,14 @@ export async function loadModel(bytes: Uint8Array, path: string): Promise<Loaded
       return { kind: 'nca', model, weightDtype: file.tensors.find((t) => t.name === 'w1')!.dtype as WeightDtype };
     } catch (error) {
       if (error instanceof NcaFormatError) throw new ModelInputError(`${path}: ${error.message}`);
+      throw error;
+    }
+  }
+  if (isCheckpoint(bytes)) {
+    try {
+      return { kind: 'checkpoint', model: modelOf(decodeCheckpoint(bytes, path)), weightDtype: 'float32' };
+    } catch (error) {
+      if (error instanceof CheckpointError) throw new ModelInputError(error.message);
       throw error;
     }
   }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createEngine, ENGINES } from '../../exporter/render/engine.ts';
 import { framesToRender, renderFrames, type FramePlan } from '../../exporter/render/frames.ts';
 import { GifSink } from '../../exporter/output/gif-sink.ts';
+import { PngFramesSink } from '../../exporter/output/png-sink.ts';
 import { ffmpegProblem, VideoSink } from '../../exporter/output/video-sink.ts';
 import type { FrameSink, VideoSpec } from '../../exporter/output/sink.ts';
 import { parseFlagsWithConfig } from '../config.ts';
@@ -15,7 +16,7 @@ import type { Command } from '../command.ts';
 
 const help = `Usage: nca render MODEL [outputs] [options]
 
-Runs a model (.nca or training checkpoint) on the CPU from its seed and writes
+Runs a model (.nca, training checkpoint or run folder) on the CPU from its seed and writes
 the frames. At least one output is needed; several can be written in one pass.
 
 Outputs:
@@ -82,7 +83,6 @@ async function openSinks(values: Record<string, unknown>, spec: VideoSpec): Prom
   if (gif) sinks.push(new GifSink(gif, spec));
   if (pngDir) {
     await mkdir(pngDir, { recursive: true });
-    const { PngFramesSink } = await import('../../exporter/output/png-sink.ts');
     sinks.push(new PngFramesSink(pngDir, spec));
   }
   for (const format of videos) sinks.push(new VideoSink(stringValue(values, format)!, format, spec));
