@@ -12,7 +12,8 @@ Outputs (all committed, well under 1 MB together):
   test/fixtures/clip-tiny-gelu/   GELU, weights stored as bfloat16, a minimal
                                   config.json (defaults omitted, like LAION repos),
                                   and the legacy `eos_token_id: 2` of openai configs.
-  test/fixtures/safetensors/      one tensor per dtype with its expected values.
+  test/fixtures/safetensors/      one tensor per dtype with its expected values, and
+                                  torch's bilinear resizes for the cutout resampler.
 
 Each model directory holds what a Hub repository holds (config.json,
 tokenizer.json, tokenizer_config.json, model.safetensors) plus the expected
@@ -206,12 +207,24 @@ def write_dtype_fixture():
         json.dump({'metadata': {'note': 'dtype fixture'}, 'tensors': expected}, f, indent=2)
 
 
+def write_resample_fixture():
+    """torch's bilinear resizes (antialiased when shrinking), which the cutout matrices must reproduce."""
+    gen = torch.Generator().manual_seed(99)
+    image = torch.rand((1, 3, 20, 30), generator=gen)
+    tensors = {'image': image}
+    for h, w in ((48, 40), (8, 12), (48, 12)):
+        tensors[f'resized_{h}x{w}'] = torch.nn.functional.interpolate(
+            image, size=(h, w), mode='bilinear', align_corners=False, antialias=True)
+    save_file(tensors, os.path.join(ROOT, 'safetensors', 'resample.safetensors'))
+
+
 def main():
     vocab_size = len(make_tokenizer())
     quick, quick_json, gelu, gelu_json = tiny_configs(vocab_size)
     write_model_dir('clip-tiny', quick_json, quick, torch.float16, 1234, legacy_buffers=True)
     write_model_dir('clip-tiny-gelu', gelu_json, gelu, torch.bfloat16, 5678, legacy_buffers=False)
     write_dtype_fixture()
+    write_resample_fixture()
 
 
 if __name__ == '__main__':

@@ -65,9 +65,10 @@ function square(x: number, y: number, size: number): Cutout {
 
 /**
  * The [out, n] matrix that resamples the window [start, start + size) of an axis
- * of n pixels to `out` pixels: a tent filter (bilinear when enlarging, widened
- * to the pixel footprint when shrinking, so nothing aliases), half-pixel
- * centres, edge pixels repeated beyond the frame, rows summing to 1.
+ * of n pixels to `out` pixels, as torch's `interpolate(mode="bilinear")` does:
+ * half-pixel centres clamped to the axis (so edges repeat beyond the frame), a
+ * tent filter, widened to the pixel footprint when shrinking (torch's
+ * `antialias=True`, so nothing aliases), taps outside the axis dropped, rows summing to 1.
  */
 export function resampleMatrix(n: number, start: number, size: number, out: number, flip = false): Float32Array {
   const m = new Float32Array(out * n);
@@ -75,15 +76,12 @@ export function resampleMatrix(n: number, start: number, size: number, out: numb
   const radius = Math.max(scale, 1);
   for (let o = 0; o < out; o++) {
     const row = (flip ? out - 1 - o : o) * n;
-    const centre = start + (o + 0.5) * scale - 0.5;
+    const centre = Math.min(Math.max(start + (o + 0.5) * scale - 0.5, 0), n - 1);
+    const first = Math.max(Math.ceil(centre - radius), 0);
+    const last = Math.min(Math.floor(centre + radius), n - 1);
     let total = 0;
-    for (let i = Math.ceil(centre - radius); i <= Math.floor(centre + radius); i++) {
-      const weight = 1 - Math.abs(i - centre) / radius;
-      if (weight <= 0) continue;
-      m[row + Math.min(Math.max(i, 0), n - 1)] += weight;
-      total += weight;
-    }
-    for (let i = 0; i < n; i++) m[row + i] /= total;
+    for (let i = first; i <= last; i++) total += Math.max(1 - Math.abs(i - centre) / radius, 0);
+    for (let i = first; i <= last; i++) m[row + i] = Math.max(1 - Math.abs(i - centre) / radius, 0) / total;
   }
   return m;
 }

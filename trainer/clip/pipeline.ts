@@ -54,28 +54,28 @@ export function cutoutPixels(state: Value, topology: Topology, shape: PipelineSh
   return normalizePixels(op.reshape(cut, [b * k, 3, s, s]));
 }
 
-/** This iteration's random cutouts (and noise) for every batch state, as feeds for `cutoutPixels`' inputs. */
-export function cutoutFeeds(shape: PipelineShape, o: PipelineOptions, rng: Rng): Record<string, Float32Array> {
+/**
+ * Random cutouts (and noise) for the states of one `cutoutPixels` graph, as feeds
+ * for its inputs: one generator per state, so the draws do not depend on how a batch is chunked.
+ */
+export function cutoutFeeds(shape: PipelineShape, o: PipelineOptions, rngs: Rng[]): Record<string, Float32Array> {
   const { batch: b, height: h, width: w, size: s } = shape;
+  if (rngs.length !== b) throw new Error(`cutoutFeeds: ${rngs.length} generators for ${b} states`);
   const k = o.count;
+  const plane = 3 * s * s;
   const rows = new Float32Array(b * k * s * h);
   const colsT = new Float32Array(b * k * w * s);
-  for (let i = 0; i < b; i++) {
+  const noise = o.noise > 0 ? new Float32Array(b * k * plane) : null;
+  rngs.forEach((rng, i) => {
     planCutouts(w, h, o, rng).forEach((c, j) => {
       const m = cutoutMatrices(c, w, h, s);
       rows.set(m.rows, (i * k + j) * s * h);
       colsT.set(m.colsT, (i * k + j) * w * s);
-    });
-  }
-  const feeds: Record<string, Float32Array> = { [ROWS]: rows, [COLS]: colsT };
-  if (o.noise > 0) {
-    const noise = new Float32Array(b * k * 3 * s * s);
-    const plane = 3 * s * s;
-    for (let c = 0; c < b * k; c++) {
+      if (!noise) return;
       const std = o.noise * rng.next();
-      for (let i = c * plane; i < (c + 1) * plane; i++) noise[i] = std * rng.normal();
-    }
-    feeds[NOISE] = noise;
-  }
-  return feeds;
+      const start = (i * k + j) * plane;
+      for (let p = start; p < start + plane; p++) noise[p] = std * rng.normal();
+    });
+  });
+  return noise ? { [ROWS]: rows, [COLS]: colsT, [NOISE]: noise } : { [ROWS]: rows, [COLS]: colsT };
 }
