@@ -59,7 +59,7 @@ test('the CLIP loss gradient w.r.t. the state matches finite differences (wide f
       const analytic = grad.reduce((sum, g, i) => sum + g * v[i], 0);
       assert.ok(Math.abs(numeric - analytic) <= 0.02 * Math.abs(analytic) + 1e-5, `${distance}: numeric ${numeric}, analytic ${analytic}`);
     }
-    await loss.release();
+    await loss.release?.();
   }
 });
 
@@ -83,7 +83,7 @@ test('an image prompt scores its own image as identical; weights and negatives c
     const r = await loss.evaluate(stateShowing(rgb, S, S), shape, 0);
     assert.ok(Math.abs(r.logs.similarity - 1) < 1e-5, `${distance}: similarity ${r.logs.similarity}`);
     assert.ok(Math.abs(r.loss) < 1e-5, `${distance}: loss ${r.loss}`);
-    await loss.release();
+    await loss.release?.();
   }
 
   // Against text: the logged similarity is the cosine of the two towers' embeddings, computed independently.
@@ -93,7 +93,7 @@ test('an image prompt scores its own image as identical; weights and negatives c
   const evaluate = async (targets: ClipTarget[], distance: ClipLossSettings['distance'] = 'cosine') => {
     const loss = await clipLoss(model, targets, topology, shape, settings({ distance, cutouts: exact }), quiet);
     const r = await loss.evaluate(stateShowing(rgb, S, S), shape, 0);
-    await loss.release();
+    await loss.release?.();
     return r;
   };
   const [sea, coral] = await embedTargets(model, parsePrompts('deep sea, red coral'), [], quiet);
@@ -125,8 +125,8 @@ test('chunked evaluation equals one pass over the whole batch; the overflow term
   const scale = Math.max(...a.grad.map(Math.abs));
   assert.ok(a.grad.every((g, i) => Math.abs(g - b.grad[i]) < 1e-4 * scale));
   await assert.rejects(clipLoss(model, targets, topology, { ...shape, batch: 3 }, settings({ chunk: 2 }), quiet), /must divide the batch/);
-  await whole.release();
-  await split.release();
+  await whole.release?.();
+  await split.release?.();
 });
 
 function dot(a: Float32Array, b: Float32Array): number {
