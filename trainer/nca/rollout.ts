@@ -15,20 +15,20 @@ import { weightShapes } from '../../formats/model.ts';
 import { Graph, type Value } from '../graph/graph.ts';
 import { vjp } from '../autodiff/gradients.ts';
 import { Session, type SessionOptions } from '../engine/session.ts';
-import { ncaStep, prepareParams, type StepParams } from './step-graph.ts';
+import { ncaStep, prepareParams } from './step-graph.ts';
 import { fakeQuantParams } from './fake-quant.ts';
 import { firingCells } from './firing.ts';
 import type { BatchShape } from './layout.ts';
 
-export type WeightName = 'w1' | 'b1' | 'w2' | 'b2';
+/** The trained tensors (the source method has no b2). */
+export const WEIGHT_NAMES = ['w1', 'b1', 'w2'] as const;
+export type WeightName = (typeof WEIGHT_NAMES)[number];
 
 export interface RolloutOptions extends SessionOptions {
   /** Keep every n-th state in the forward pass (1 = keep all, no recomputation). */
   segmentSteps?: number;
   /** Fake int8 quantisation of w1/w2 with straight-through gradients. */
   qat?: boolean;
-  /** Train a b2 bias too (the source method has none). */
-  withB2?: boolean;
 }
 
 /** Yields the [B, 1, H, W] 0/1 update mask of a step. */
@@ -53,7 +53,6 @@ export class NcaRollout {
     readonly topology: Topology,
     readonly shape: BatchShape,
     readonly segmentSteps: number,
-    readonly weightNames: WeightName[],
     private readonly qat: boolean,
     private readonly sessionOptions: SessionOptions,
   ) {}
@@ -61,8 +60,7 @@ export class NcaRollout {
   static async create(topology: Topology, shape: Omit<BatchShape, 'channels'>, options: RolloutOptions = {}): Promise<NcaRollout> {
     const every = options.segmentSteps ?? 16;
     if (!Number.isInteger(every) || every < 1) throw new Error(`segmentSteps must be a positive integer, got ${every}`);
-    const names: WeightName[] = options.withB2 ? ['w1', 'b1', 'w2', 'b2'] : ['w1', 'b1', 'w2'];
-    const rollout = new NcaRollout(topology, { ...shape, channels: topology.channels }, every, names, options.qat ?? false, {
+    const rollout = new NcaRollout(topology, { ...shape, channels: topology.channels }, every, options.qat ?? false, {
       device: options.device,
       threads: options.threads,
     });
@@ -90,7 +88,7 @@ export class NcaRollout {
   /** dL/d(initial state) and dL/d(weights), given dL/d(final state). */
   async backward(trajectory: Trajectory, weights: Weights, masks: MaskSource, gradFinal: Float32Array): Promise<RolloutGradients> {
     const feeds = this.weightFeeds(weights);
-    const sums = Object.fromEntries(this.weightNames.map((n) => [n, new Float64Array(feeds[n].length)]));
+    const sums = Object.fromEntries(WEIGHT_NAMES.map((n) => [n, new Float64Array(feeds[n].length)]));
     let g = gradFinal;
     const starts = [...trajectory.checkpoints.keys()].sort((a, b) => b - a);
     for (const start of starts) {
@@ -102,7 +100,7 @@ export class NcaRollout {
         const session = await this.session(f.capacity, true);
         const out = await session.run({ x: states[k - start], cells: f.cells, slots: f.slots, gy: g, ...feeds });
         g = out.gx as Float32Array;
-        for (const n of this.weightNames) {
+        for (const n of WEIGHT_NAMES) {
           const d = out[`d_${n}`] as Float32Array;
           const s = sums[n];
           for (let i = 0; i < d.length; i++) s[i] += d[i];
@@ -117,7 +115,7 @@ export class NcaRollout {
     const key = `${capacity}/${withGradient}`;
     let s = this.graphs.get(key);
     if (!s) {
-      s = Session.create(stepGraph(this.topology, this.shape, this.weightNames, this.qat, capacity, withGradient), this.sessionOptions);
+      s = Session.create(stepGraph(this.topology, this.shape, this.qat, capacity, withGradient), this.sessionOptions);
       this.graphs.set(key, s);
     }
     return s;
@@ -125,7 +123,7 @@ export class NcaRollout {
 
   private weightFeeds(weights: Weights): Record<string, Float32Array> {
     const feeds: Record<string, Float32Array> = {};
-    for (const n of this.weightNames) {
+    for (const n of WEIGHT_NAMES) {
       const w = weights[n];
       if (!w) throw new Error(`weights: missing ${n}`);
       feeds[n] = w;
@@ -140,24 +138,21 @@ export class NcaRollout {
 }
 
 /** One step y = step(x), or (withGradient) its VJP: gx and d_<weight> from gy. */
-function stepGraph(topology: Topology, s: BatchShape, names: WeightName[], qat: boolean, capacity: number, withGradient: boolean): Graph {
+function stepGraph(topology: Topology, s: BatchShape, qat: boolean, capacity: number, withGradient: boolean): Graph {
   const g = new Graph(withGradient ? 'nca_step_vjp' : 'nca_step');
   const x = g.input('x', [s.batch, s.channels, s.height, s.width]);
   const cells = g.input('cells', [capacity], 'int32');
   const slots = g.input('slots', [s.batch * s.height * s.width], 'int32');
   const shapes = weightShapes(topology);
-  const w: Partial<Record<WeightName, Value>> = {};
-  for (const n of names) w[n] = g.input(n, shapes[n]);
-  const params: StepParams = { w1: w.w1!, b1: w.b1!, w2: w.w2!, b2: w.b2 };
+  const params = Object.fromEntries(WEIGHT_NAMES.map((n) => [n, g.input(n, shapes[n])])) as Record<WeightName, Value>;
   const y = ncaStep(x, cells, slots, prepareParams(qat ? fakeQuantParams(params) : params), topology);
   if (!withGradient) {
     g.output(y, 'y');
     return g;
   }
   const gy = g.input('gy', y.shape);
-  const wrt = [x, ...names.map((n) => w[n]!)];
-  const [gx, ...gw] = vjp([y], [gy], wrt);
+  const [gx, ...gw] = vjp([y], [gy], [x, ...WEIGHT_NAMES.map((n) => params[n])]);
   g.output(gx, 'gx');
-  names.forEach((n, i) => g.output(gw[i], `d_${n}`));
+  WEIGHT_NAMES.forEach((n, i) => g.output(gw[i], `d_${n}`));
   return g;
 }

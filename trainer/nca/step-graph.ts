@@ -16,18 +16,16 @@ export interface StepParams {
   w1: Value; // [hidden, C * F]
   b1: Value; // [hidden]
   w2: Value; // [C, hidden]
-  b2?: Value; // [C]
 }
 
 /** Parameters arranged for row-major GEMMs; b1 rides along as an extra row of w1ᵀ (see `updateRows`). */
 export interface PreparedParams {
   w1bT: Value; // [C * F + 1, hidden]
   w2T: Value; // [hidden, C]
-  b2?: Value;
 }
 
 export function prepareParams(p: StepParams): PreparedParams {
-  return { w1bT: transpose(concat([p.w1, reshape(p.b1, [-1, 1])], 1), [1, 0]), w2T: transpose(p.w2, [1, 0]), b2: p.b2 };
+  return { w1bT: transpose(concat([p.w1, reshape(p.b1, [-1, 1])], 1), [1, 0]), w2T: transpose(p.w2, [1, 0]) };
 }
 
 /** The fixed perception kernels as a depthwise Conv weight [C * F, 1, 3, 3]; output channel = c * F + f. */
@@ -59,8 +57,7 @@ export function perceive(x: Value, topology: Topology): Value {
 export function updateRows(features: Value, p: PreparedParams): Value {
   const ones = expand(features.graph.scalar(1, features.dtype), [features.shape[0], 1]);
   const hidden = relu(matmul(concat([features, ones], 1), p.w1bT));
-  const update = matmul(hidden, p.w2T);
-  return p.b2 ? add(update, p.b2) : update;
+  return matmul(hidden, p.w2T);
 }
 
 /** x + update on the firing cells. */
