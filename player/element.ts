@@ -166,7 +166,8 @@ export class NcaPlayer extends HTMLElement {
   /** Builds the backend once the model is decoded and the grid has a size. */
   private async start(): Promise<void> {
     const grid = this.targetGrid();
-    if (!this.model || !grid || this.started) return;
+    // After an error only a new `src` or `backend` retries, not every resize.
+    if (!this.model || !grid || this.started || this.error || !this.isConnected) return;
     this.started = true;
     const load = this.loads;
     this.engine.preference = this.backend;
