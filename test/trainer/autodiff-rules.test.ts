@@ -124,6 +124,38 @@ const cases: Case[] = [
       return { wrt: [x], output: op.gather(x, g.constant([0, -1, 2, 2], [2, 2], 'int32'), 1) };
     },
   },
+  {
+    rule: 'GatherND',
+    name: 'rows of a matrix, repeated',
+    build: (g, dtype) => {
+      const x = g.input('x', [4, 3], dtype);
+      return { wrt: [x], output: op.gatherND(x, g.constant([2, 0, 2], [3, 1], 'int64')) };
+    },
+  },
+  {
+    rule: 'GatherND',
+    name: 'single elements',
+    build: (g, dtype) => {
+      const x = g.input('x', [3, 4], dtype);
+      return { wrt: [x], output: op.gatherND(x, g.constant([0, 1, 2, 3, 1, 1], [3, 2], 'int64')) };
+    },
+  },
+  {
+    rule: 'ScatterND',
+    name: 'reduction none: overwritten data gets no gradient',
+    build: (g, dtype) => {
+      const [data, updates] = [g.input('data', [4, 3], dtype), g.input('updates', [2, 3], dtype)];
+      return { wrt: [data, updates], output: op.scatterND(data, g.constant([3, 1], [2, 1], 'int64'), updates) };
+    },
+  },
+  {
+    rule: 'ScatterND',
+    name: 'reduction add with repeated indices',
+    build: (g, dtype) => {
+      const [data, updates] = [g.input('data', [4, 3], dtype), g.input('updates', [3, 3], dtype)];
+      return { wrt: [data, updates], output: op.scatterND(data, g.constant([1, 1, 2], [3, 1], 'int64'), updates, 'add') };
+    },
+  },
   { rule: 'Pad', name: 'constant', build: unary([2, 3, 4], (x) => op.pad(x, [0, 1, 2, 1, 0, 1], 'constant', 0.5)) },
   { rule: 'Pad', name: 'wrap (circular), uneven', build: unary([1, 2, 3, 4], (x) => op.pad(x, [0, 0, 1, 2, 0, 0, 2, 1], 'wrap')) },
   { rule: 'MatMul', name: '2-D', build: binary([2, 3], [3, 4], op.matmul) },

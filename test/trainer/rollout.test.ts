@@ -7,6 +7,7 @@ import { createState, step, standardMask } from '../../formats/reference-core.ts
 import { decodeNca, encodeNca } from '../../formats/nca-file.ts';
 import { NcaRollout } from '../../trainer/nca/rollout.ts';
 import { batchMasks } from '../../trainer/nca/masks.ts';
+import { firingCells } from '../../trainer/nca/firing.ts';
 import { putHwc, takeHwc, type BatchShape } from '../../trainer/nca/layout.ts';
 
 const topology = defaultTopology({ hidden: 16 });
@@ -37,17 +38,31 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-test('forward steps match the reference core cell for cell', async () => {
+test('forward steps match the reference core cell for cell (non-square grid, padded cell lists)', async () => {
   const weights = randomWeights(1);
-  const rollout = await NcaRollout.create(topology, shape, { threads: 1 });
-  const masks = batchMasks(topology, grid, seeds);
-  const traj = await rollout.forward(initialBatch(weights), weights, masks, 6);
+  const wide = { width: 40, height: 36 };
+  const wideShape: BatchShape = { ...shape, ...wide };
+  // 2 x 40 x 36 = 2880 cells: about 1440 fire, padded up to a multiple of 256
+  assert.ok(firingCells(batchMasks(topology, wide, seeds)(0)).capacity < 2880);
+  const x0 = new Float32Array(2 * 12 * 40 * 36);
+  seeds.forEach((s, b) => putHwc(x0, wideShape, b, createState(model(weights), wide, s)));
+  const rollout = await NcaRollout.create(topology, wideShape, { threads: 1 });
+  const traj = await rollout.forward(x0, weights, batchMasks(topology, wide, seeds), 6);
   seeds.forEach((s, b) => {
-    let ref = createState(model(weights), grid, s);
-    for (let k = 0; k < 6; k++) ref = step(model(weights), ref, grid, standardMask(topology, grid, s, k));
-    assert.ok(maxDiff(takeHwc(traj.final, shape, b), ref) < 1e-4, `slot ${b} differs`);
+    let ref = createState(model(weights), wide, s);
+    for (let k = 0; k < 6; k++) ref = step(model(weights), ref, wide, standardMask(topology, wide, s, k));
+    assert.ok(maxDiff(takeHwc(traj.final, wideShape, b), ref) < 1e-4, `slot ${b} differs`);
   });
   await rollout.release();
+});
+
+test('firing-cell lists: every firing cell once, in order, padded with the scratch index', () => {
+  const mask = Float32Array.from({ length: 1000 }, (_, i) => (i % 3 === 0 ? 1 : 0));
+  const f = firingCells(mask);
+  assert.equal(f.count, 334);
+  assert.equal(f.capacity, 512);
+  assert.deepEqual(Array.from(f.cells.subarray(0, 4)), [0, 3, 6, 9]);
+  assert.ok(f.cells.subarray(334).every((v) => v === 1000));
 });
 
 test('QAT forward equals the int8 .nca model run by the reference core', async () => {

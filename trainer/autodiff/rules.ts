@@ -184,6 +184,20 @@ export const rules: Record<string, GradRule> = {
     const scattered = op.scatterND(zeros, op.unsqueeze(positive, [-1]), op.transpose(g, gPerm), 'add');
     return [op.transpose(scattered, xPerm.map((_, i) => xPerm.indexOf(i))), null];
   },
+  GatherND: (c) => {
+    const [x, indices] = c.inputs as Value[];
+    const zeros = op.expand(x.graph.scalar(0, x.dtype), [...x.shape]);
+    return [op.scatterND(zeros, indices, dy(c), 'add'), null];
+  },
+  ScatterND: (c) => {
+    const [data, indices] = c.inputs as Value[];
+    const g = dy(c);
+    const reduction = attrString(c.node, 'reduction', 'none');
+    if (reduction !== 'none' && reduction !== 'add') throw new Error(`autodiff: no gradient for ScatterND reduction "${reduction}"`);
+    // with 'none' the overwritten slices of data get no gradient (ONNX requires unique indices there)
+    const dData = reduction === 'add' ? g : op.scatterND(g, indices, op.expand(g.graph.scalar(0, g.dtype), [...c.inputs[2]!.shape]));
+    return [c.needs[0] ? dData : null, null, c.needs[2] ? op.gatherND(g, indices) : null];
+  },
   Pad: (c) => {
     const x = x0(c);
     const mode = attrString(c.node, 'mode', 'constant');

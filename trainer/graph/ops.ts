@@ -71,6 +71,7 @@ export const equal = (a: Value, b: Value | number) => binary('Equal', a, b, 'boo
 export const greaterOrEqual = (a: Value, b: Value | number) => binary('GreaterOrEqual', a, b, 'bool');
 export const lessOrEqual = (a: Value, b: Value | number) => binary('LessOrEqual', a, b, 'bool');
 export const and = (a: Value, b: Value) => binary('And', a, b, 'bool');
+export const min = (a: Value, b: Value | number) => binary('Min', a, b);
 
 const unary = (opType: string) => (x: Value) => single(x, opType, [x], {}, x.shape);
 export const neg = unary('Neg');
@@ -219,8 +220,19 @@ export function gather(x: Value, indices: Value, axis = 0): Value {
   return single(x, 'Gather', [x, indices], { axis: int(a) }, shape);
 }
 
+/** data with slices at `indices` [..., k] (int64) replaced by (or, with 'add', added to) `updates`. */
 export function scatterND(data: Value, indices: Value, updates: Value, reduction: 'none' | 'add' = 'none'): Value {
+  const k = indices.shape[indices.rank - 1];
+  const want = [...indices.shape.slice(0, -1), ...data.shape.slice(k)];
+  if (updates.shape.join() !== want.join()) throw new Error(`ScatterND: updates ${updates} should be [${want.join(', ')}]`);
   return single(data, 'ScatterND', [data, indices, updates], { reduction: str(reduction) }, data.shape);
+}
+
+/** The slices of data at `indices` [..., k] (int64): shape indices[:-1] + data[k:]. */
+export function gatherND(data: Value, indices: Value): Value {
+  const k = indices.shape[indices.rank - 1];
+  if (k > data.rank) throw new Error(`GatherND: index depth ${k} exceeds rank ${data.rank}`);
+  return single(data, 'GatherND', [data, indices], {}, [...indices.shape.slice(0, -1), ...data.shape.slice(k)]);
 }
 
 export function expand(x: Value, shape: number[]): Value {

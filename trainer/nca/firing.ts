@@ -1,5 +1,5 @@
 /**
- * 0/1 update masks -> the index lists the step graph takes (see step-graph.ts).
+ * 0/1 update masks -> the index list the step graph takes (see step-graph.ts).
  * The list length K is rounded up to a bucket, so a handful of compiled graph
  * sizes serve every mask.
  */
@@ -8,8 +8,8 @@ export interface FiringCells {
   /** Padded length of `cells`. */
   capacity: number;
   count: number;
+  /** Firing cell indices, then `mask.length` (the scratch row) up to `capacity`. */
   cells: Int32Array;
-  slots: Int32Array;
 }
 
 /** The K for `count` firing cells out of `total`: a multiple of max(256, total / 64), at most `total`. */
@@ -22,13 +22,8 @@ export function firingCells(mask: Float32Array): FiringCells {
   let count = 0;
   for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) count++;
   const capacity = capacityFor(count, mask.length);
-  const cells = new Int32Array(capacity); // padding points at cell 0; nothing reads its update
-  const slots = new Int32Array(mask.length);
+  const cells = new Int32Array(capacity).fill(mask.length);
   let k = 0;
-  for (let i = 0; i < mask.length; i++) {
-    if (mask[i] === 0) continue;
-    cells[k] = i;
-    slots[i] = ++k;
-  }
-  return { capacity, count, cells, slots };
+  for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) cells[k++] = i;
+  return { capacity, count, cells };
 }

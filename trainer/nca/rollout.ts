@@ -71,7 +71,7 @@ export class NcaRollout {
   async step(state: Float32Array, weights: Weights, mask: Float32Array): Promise<Float32Array> {
     const f = firingCells(mask);
     const session = await this.session(f.capacity, false);
-    const out = await session.run({ x: state, cells: f.cells, slots: f.slots, ...this.weightFeeds(weights) });
+    const out = await session.run({ x: state, cells: f.cells, ...this.weightFeeds(weights) });
     return out.y as Float32Array;
   }
 
@@ -98,7 +98,7 @@ export class NcaRollout {
       for (let k = end - 1; k >= start; k--) {
         const f = firingCells(masks(k));
         const session = await this.session(f.capacity, true);
-        const out = await session.run({ x: states[k - start], cells: f.cells, slots: f.slots, gy: g, ...feeds });
+        const out = await session.run({ x: states[k - start], cells: f.cells, gy: g, ...feeds });
         g = out.gx as Float32Array;
         for (const n of WEIGHT_NAMES) {
           const d = out[`d_${n}`] as Float32Array;
@@ -142,10 +142,9 @@ function stepGraph(topology: Topology, s: BatchShape, qat: boolean, capacity: nu
   const g = new Graph(withGradient ? 'nca_step_vjp' : 'nca_step');
   const x = g.input('x', [s.batch, s.channels, s.height, s.width]);
   const cells = g.input('cells', [capacity], 'int32');
-  const slots = g.input('slots', [s.batch * s.height * s.width], 'int32');
   const shapes = weightShapes(topology);
   const params = Object.fromEntries(WEIGHT_NAMES.map((n) => [n, g.input(n, shapes[n])])) as Record<WeightName, Value>;
-  const y = ncaStep(x, cells, slots, prepareParams(qat ? fakeQuantParams(params) : params), topology);
+  const y = ncaStep(x, cells, prepareParams(qat ? fakeQuantParams(params) : params), topology);
   if (!withGradient) {
     g.output(y, 'y');
     return g;

@@ -3,14 +3,13 @@
  *
  * Only the cells that fire compute an update, so the two GEMMs and every
  * hidden-sized tensor cover about fireRate of the grid, in the backward pass as
- * well. The step takes the firing cells as index lists instead of a 0/1 mask:
- *   cells [K]     indices (into the B*H*W cells) of the firing cells, padded to K;
- *   slots [B*H*W] 1 + the position of each cell in `cells`, or 0 if it does not fire.
- * Padding entries compute a throwaway update that no slot points at.
+ * well. The step takes the firing cells as an index list instead of a 0/1 mask:
+ * `cells` [K] holds the indices (into the B*H*W cells) of the firing cells,
+ * padded to K with the index B*H*W, a scratch row whose update is thrown away.
  */
 import { FILTER_KERNELS, type Topology } from '../../formats/model.ts';
 import type { Value } from '../graph/graph.ts';
-import { add, concat, conv, expand, gather, matmul, pad, relu, reshape, transpose } from '../graph/ops.ts';
+import { add, cast, concat, conv, expand, gather, matmul, min, pad, relu, reshape, scatterND, slice, transpose, unsqueeze } from '../graph/ops.ts';
 
 export interface StepParams {
   w1: Value; // [hidden, C * F]
@@ -61,13 +60,14 @@ export function updateRows(features: Value, p: PreparedParams): Value {
 }
 
 /** x + update on the firing cells. */
-export function ncaStep(x: Value, cells: Value, slots: Value, p: PreparedParams, topology: Topology): Value {
+export function ncaStep(x: Value, cells: Value, p: PreparedParams, topology: Topology): Value {
   const [b, c, h, w] = x.shape;
+  const n = b * h * w;
   const perception = perceive(x, topology);
-  const rows = reshape(transpose(reshape(perception, [b, -1, h * w]), [0, 2, 1]), [b * h * w, -1]);
-  const updates = updateRows(gather(rows, cells, 0), p);
-  // row 0 is the "no update" of cells that do not fire
-  const zero = expand(x.graph.scalar(0, x.dtype), [1, c]);
-  const perCell = gather(concat([zero, updates], 0), slots, 0);
+  const rows = reshape(transpose(reshape(perception, [b, -1, h * w]), [0, 2, 1]), [n, -1]);
+  // padding entries read some real cell's features; their updates land in the scratch row
+  const updates = updateRows(gather(rows, min(cells, n - 1), 0), p);
+  const zeros = expand(x.graph.scalar(0, x.dtype), [n + 1, c]);
+  const perCell = slice(scatterND(zeros, unsqueeze(cast(cells, 'int64'), [-1]), updates, 'add'), [0], [n], [0]);
   return add(x, reshape(transpose(reshape(perCell, [b, h * w, c]), [0, 2, 1]), [b, c, h, w]));
 }
