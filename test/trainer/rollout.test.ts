@@ -129,3 +129,24 @@ test('backward matches central differences along random directions, for any chec
   await check('state', x0, grads.state, (x) => lossOf(rollout, x, weights, steps, r));
   for (const { rollout: ro } of results) await ro.release();
 });
+
+test('QAT gradients go straight through: they equal the plain gradients at the quantised weights', async () => {
+  const weights = randomWeights(5);
+  const int8 = decodeNca(encodeNca(model(weights), { weightDtype: 'int8' })).model.weights;
+  const masks = batchMasks(topology, grid, seeds);
+  const x0 = initialBatch(weights);
+  const r = Float32Array.from(x0, (_, i) => Math.sin(i));
+  const gradsOf = async (qat: boolean, w: Weights) => {
+    const rollout = await NcaRollout.create(topology, shape, { threads: 1, qat });
+    const grads = await rollout.backward(await rollout.forward(x0, w, masks, 4), w, masks, r);
+    await rollout.release();
+    return grads;
+  };
+  const qat = await gradsOf(true, weights);
+  const plain = await gradsOf(false, int8);
+  for (const name of ['w1', 'b1', 'w2'] as const) {
+    const scale = Math.max(...plain.weights[name]!.map(Math.abs));
+    assert.ok(maxDiff(qat.weights[name]!, plain.weights[name]!) < 1e-4 * scale, name);
+  }
+  assert.ok(maxDiff(qat.state, plain.state) < 1e-4 * Math.max(...plain.state.map(Math.abs)));
+});
