@@ -36,14 +36,18 @@ const rollout = await NcaRollout.create(topology, shape, { segmentSteps: n('segm
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const forward: number[] = [];
 const backward: number[] = [];
+const cpu: number[] = [];
 for (let it = 0; it < n('iterations'); it++) {
   const masks = batchMasks(topology, { width: size, height: size }, [1, 2, 3, 4].slice(0, shape.batch).map((s) => s + it * 10));
   for (let k = 0; k < n('steps'); k++) masks(k); // mask generation is not engine time
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const traj = await rollout.forward(state, weights, masks, n('steps'));
   const t1 = performance.now();
   await rollout.backward(traj, weights, masks, Float32Array.from(traj.final, () => 1e-3));
   const t2 = performance.now();
+  const c1 = process.cpuUsage(c0);
+  cpu.push((c1.user + c1.system) / 1e6);
   forward.push((t1 - t0) / 1000);
   backward.push((t2 - t1) / 1000);
 }
@@ -53,9 +57,10 @@ console.log(
     {
       bench: 'nca forward+backward',
       settings: { ...shape, steps: n('steps'), hidden: topology.hidden, segmentSteps: n('segment-steps'), iterations: n('iterations') },
-      median_s: { forward: median(forward), backward: median(backward), total: median(total) },
+      median_s: { forward: median(forward), backward: median(backward), total: median(total), cpu: median(cpu) },
       all_total_s: total.map((t) => Number(t.toFixed(3))),
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+      // other processes on a shared machine slow the wall clock; cpu is this process's CPU seconds
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg_1m: os.loadavg()[0] },
     },
     null,
