@@ -138,8 +138,8 @@ export class NcaPlayer extends HTMLElement {
     else if (name === 'fit') this.applyFit();
     else if (name === 'width' || name === 'height' || name === 'scale') this.resizeGrid();
     else if (name === 'seed' && this.started) this.engine.restart(this.engine.grid, this.seed);
-    else if (name === 'speed') (this.engine.speed = this.speed), this.updateRunning();
-    else if (name === 'paused') this.updateRunning();
+    else if (name === 'speed') this.engine.speed = this.speed;
+    if (name === 'speed' || name === 'paused') this.updateRunning();
   }
 
   /** Fetches and decodes `src`, then starts. Every failure ends in an `error` event. */
