@@ -1,4 +1,4 @@
-/** `nca train --target image.png --out DIR`: train an NCA (pixel-target mode), with checkpoints and --resume. */
+/** `nca train --target image.png` or `nca train "PROMPT"` (CLIP guidance): train an NCA, with checkpoints and --resume. */
 import { basename, extname, join } from 'node:path';
 import { defaultTopology } from '../../formats/model.ts';
 import { DEVICES, checkDevice, type Device } from '../../trainer/engine/session.ts';
@@ -14,8 +14,10 @@ import { parseFlagsWithConfig } from '../config.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { Progress } from '../progress.ts';
 import { choiceValue, intValue, numberValue, sizeValue, stringValue } from '../values.ts';
+import { clipHelp, clipLossFor, clipOptions, clipSource, isClipRun, type ClipLossSpec, type ClipRunOptions, type RunSource } from './train-clip.ts';
 
 const help = `Usage: nca train --target IMAGE.png [--out DIR] [options]
+       nca train "PROMPT" [--out DIR] [options]
        nca train --resume DIR
 
 Trains a neural cellular automaton to grow IMAGE (pixel-target mode: a mean
@@ -49,8 +51,11 @@ Options:
   --json                 print a JSON summary at the end
   --quiet                no progress bar
 
-Example:
-  nca train --target examples/targets/ring.png --out runs/ring --iterations 600 --damage 1`;
+${clipHelp}
+
+Examples:
+  nca train --target examples/targets/ring.png --out runs/ring --iterations 600 --damage 1
+  nca train "red coral:1, deep sea:0.5" --negative blurry --size 256x144 --out runs/coral`;
 
 const options = {
   target: { type: 'string' },
@@ -75,6 +80,7 @@ const options = {
   threads: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
+  ...clipOptions,
 } as const;
 
 type Values = Record<string, unknown>;
@@ -88,9 +94,10 @@ function stepsValue(values: Values): [number, number] {
   return [Number(m[1]), Number(m[2] ?? m[1])];
 }
 
-async function newRun(values: Values): Promise<{ config: TrainConfig; spec: PixelLossSpec; dir: string; title: string }> {
+/** The pixel-target goal: the image, its size and whether it has transparency. */
+async function pixelSource(values: Values): Promise<RunSource<PixelLossSpec>> {
   const targetPath = stringValue(values, 'target');
-  if (!targetPath) throw new CliError('give --target IMAGE.png, or --resume DIR (see --help)', EXIT.usage);
+  if (!targetPath) throw new CliError('give --target IMAGE.png, a "PROMPT", or --resume DIR (see --help)', EXIT.usage);
   const png = await readInput(targetPath);
   let image;
   try {
@@ -100,18 +107,32 @@ async function newRun(values: Values): Promise<{ config: TrainConfig; spec: Pixe
     throw error;
   }
   const transparent = image.data.some((v, i) => i % 4 === 3 && v < 255);
-  const grid = values.size === undefined ? { width: image.width, height: image.height } : sizeValue(values, 'size', '', 1024);
+  const name = basename(targetPath, extname(targetPath));
+  return {
+    grid: values.size === undefined ? { width: image.width, height: image.height } : sizeValue(values, 'size', '', 1024),
+    colorCount: transparent ? 4 : 3,
+    seed: 'cell',
+    spec: { kind: 'pixel', targetPng: Buffer.from(png).toString('base64'), targetName: basename(targetPath) },
+    title: name,
+    metadata: { title: name, clipModel: 'pixel-target', tool: 'nca-studio' },
+  };
+}
+
+async function newRun(values: Values, positionals: string[], options: ClipRunOptions) {
+  const source: RunSource<PixelLossSpec | ClipLossSpec> = isClipRun(values, positionals)
+    ? await clipSource(values, positionals, options)
+    : await pixelSource(values);
   const [minSteps, maxSteps] = stepsValue(values);
   const topology = defaultTopology({
     hidden: intValue(values, 'hidden', 128, 1, 1024),
-    color: { offset: 0, count: transparent ? 4 : 3, bias: 0.5 },
+    color: { offset: 0, count: source.colorCount, bias: 0.5 },
   });
   const config: TrainConfig = {
     ...SOURCE_METHOD,
     topology,
-    ...grid,
+    ...source.grid,
     iterations: intValue(values, 'iterations', SOURCE_METHOD.iterations, 1),
-    seed: choiceValue(values, 'seed', ['cell', 'noise'] as const, 'cell'),
+    seed: choiceValue(values, 'seed', ['cell', 'noise'] as const, source.seed),
     minSteps,
     maxSteps,
     batch: intValue(values, 'batch', SOURCE_METHOD.batch, 1),
@@ -125,17 +146,13 @@ async function newRun(values: Values): Promise<{ config: TrainConfig; spec: Pixe
     previewEvery: intValue(values, 'preview-every', SOURCE_METHOD.previewEvery, 0),
     segmentSteps: intValue(values, 'segment-steps', SOURCE_METHOD.segmentSteps, 1),
   };
-  const name = basename(targetPath, extname(targetPath));
-  return {
-    config,
-    spec: { kind: 'pixel', targetPng: Buffer.from(png).toString('base64'), targetName: basename(targetPath) },
-    dir: stringValue(values, 'out') ?? join('runs', name),
-    title: name,
-  };
+  const dirName = source.title.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'run';
+  return { config, spec: source.spec, metadata: source.metadata, dir: stringValue(values, 'out') ?? join('runs', dirName) };
 }
 
-async function lossFor(spec: TrainState['lossSpec'], config: TrainConfig, device: Device, threads?: number): Promise<Loss> {
-  if (spec.kind === 'pixel') return pixelLoss(spec as PixelLossSpec, config, { device, threads });
+async function lossFor(spec: TrainState['lossSpec'], config: TrainConfig, options: ClipRunOptions): Promise<Loss> {
+  if (spec.kind === 'pixel') return pixelLoss(spec as PixelLossSpec, config, options);
+  if (spec.kind === 'clip') return clipLossFor(spec as ClipLossSpec, config, options);
   throw new CliError(`this checkpoint's loss ("${spec.kind}") is not available in this build`, EXIT.badInput);
 }
 
@@ -143,6 +160,11 @@ function describe(event: TrainEvent): string | null {
   switch (event.kind) {
     case 'rollback':
       return `iteration ${event.iteration}: ${event.reason}; rolled back to the checkpoint at iteration ${event.to}, learning rate x${event.lrScale}`;
+    case 'iteration':
+      // CLIP runs: the similarity every 10 iterations (log.jsonl has every one).
+      return event.logs.similarity !== undefined && (event.iteration + 1) % 10 === 0
+        ? `iteration ${event.iteration + 1}: CLIP similarity ${event.logs.similarity.toFixed(4)}, loss ${event.loss.toFixed(4)}`
+        : null;
     case 'done':
       return `wrote ${event.model}`;
     default:
@@ -152,10 +174,10 @@ function describe(event: TrainEvent): string | null {
 
 export const train: Command = {
   name: 'train',
-  summary: 'train an NCA to grow an image (pixel-target mode), with checkpoints and --resume',
+  summary: 'train an NCA to grow an image (--target) or to match a text prompt (CLIP), with checkpoints and --resume',
   help,
   async run(argv) {
-    const { values } = await parseFlagsWithConfig(argv, options);
+    const { values, positionals } = await parseFlagsWithConfig(argv, options);
     let device: Device;
     try {
       device = checkDevice(choiceValue(values, 'device', DEVICES, 'cpu'));
@@ -180,14 +202,14 @@ export const train: Command = {
       if (resumeDir) {
         dir = resumeDir;
         const saved = await loadCheckpoint(dir);
-        trainer = await Trainer.resume(await lossFor(saved.lossSpec, saved.config, device, threads), { dir, device, threads, onEvent });
+        trainer = await Trainer.resume(await lossFor(saved.lossSpec, saved.config, { device, threads, quiet: values.quiet === true }), { dir, device, threads, onEvent });
       } else {
-        const run = await newRun(values);
+        const runOptions = { device, threads, quiet: values.quiet === true };
+        const run = await newRun(values, positionals, runOptions);
         dir = run.dir;
         validateConfig(run.config);
-        const loss = await lossFor(run.spec, run.config, device, threads);
-        const metadata = { title: run.title, clipModel: 'pixel-target', tool: 'nca-studio' };
-        trainer = await Trainer.start(run.config, loss, { dir, device, threads, onEvent }, { metadata, lossSpec: run.spec });
+        const loss = await lossFor(run.spec, run.config, runOptions);
+        trainer = await Trainer.start(run.config, loss, { dir, device, threads, onEvent }, { metadata: run.metadata, lossSpec: run.spec });
       }
     } catch (error) {
       if (error instanceof ConfigError || error instanceof CheckpointError) throw new CliError(error.message, EXIT.badInput);
