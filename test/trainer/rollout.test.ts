@@ -56,6 +56,21 @@ test('forward steps match the reference core cell for cell (non-square grid, pad
   await rollout.release();
 });
 
+test('fast masks equal the reference core\'s standardMask', () => {
+  for (const fireRate of [0.5, 0.13, 1]) {
+    const t = defaultTopology({ fireRate });
+    const wide = { width: 37, height: 21 };
+    const masks = batchMasks(t, wide, [0, 0xdeadbeef, 7]);
+    for (const stepIndex of [0, 1, 95, 123456]) {
+      const m = masks(stepIndex);
+      [0, 0xdeadbeef, 7].forEach((seed, b) => {
+        const ref = standardMask(t, wide, seed, stepIndex);
+        assert.deepEqual(Array.from(m.subarray(b * ref.length, (b + 1) * ref.length)), Array.from(ref));
+      });
+    }
+  }
+});
+
 test('firing-cell lists: every firing cell once, in order, padded with the scratch index', () => {
   const mask = Float32Array.from({ length: 1000 }, (_, i) => (i % 3 === 0 ? 1 : 0));
   const f = firingCells(mask);
