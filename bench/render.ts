@@ -46,7 +46,7 @@ const referenceSteps = await stepsPerSecond('reference', Number(values['referenc
 
 const engine = await createEngine('ort', model, grid, { chunk: stepsPerFrame });
 const rendered: Uint8Array[] = [];
-const plan = { frames, stepsPerFrame, warmup: 0, crossfade: 0, background: [255, 255, 255] as [number, number, number] };
+const plan = { frames, stepsPerFrame, warmup: 0, crossfade: 0, background: [255, 255, 255] as [number, number, number], scale: 1 };
 for await (const frame of renderFrames(engine, plan)) rendered.push(frame);
 await engine.dispose();
 const t0 = performance.now();

@@ -26,7 +26,8 @@ Outputs:
   --webm FILE             VP9 video (needs ffmpeg)
 
 Options:
-  --size WxH              grid and frame size, any aspect (default 128x128)
+  --size WxH              grid size in cells, any aspect (default 128x128)
+  --scale N               pixels per cell side, for crisp enlarged small grids (default 1)
   --frames N              frames in the output (default 120)
   --steps-per-frame N     NCA steps between frames (default 10)
   --fps N                 frames per second (default 20)
@@ -49,6 +50,7 @@ const options = {
   mp4: { type: 'string' },
   webm: { type: 'string' },
   size: { type: 'string' },
+  scale: { type: 'string' },
   frames: { type: 'string' },
   'steps-per-frame': { type: 'string' },
   fps: { type: 'string' },
@@ -108,9 +110,10 @@ export const render: Command = {
       warmup: intValue(values, 'warmup', loop ? LOOP_WARMUP : 0, 0, 10_000_000),
       crossfade: loop ? intValue(values, 'crossfade', Math.max(1, Math.round(frames / 4)), 1, Math.max(1, frames - 1)) : 0,
       background: colorValue(values, 'background', '#ffffff'),
+      scale: intValue(values, 'scale', 1, 1, 16),
     };
     if (loop && frames < 2) throw new CliError('--loop needs at least 2 frames (see --help)', EXIT.usage);
-    const spec: VideoSpec = { width, height, fps: intValue(values, 'fps', 20, 1, 100) };
+    const spec: VideoSpec = { width: width * plan.scale, height: height * plan.scale, fps: intValue(values, 'fps', 20, 1, 100) };
     const engineName = choiceValue(values, 'engine', ENGINES, 'ort');
     const seed = intValue(values, 'seed', 0, 0, 0xffffffff);
     const { model } = await readModel(path);
@@ -135,8 +138,8 @@ export const render: Command = {
     for (const sink of sinks) outputs.push({ path: sink.target, bytes: await sink.finish() });
     const summary = {
       model: path,
-      width,
-      height,
+      width: spec.width,
+      height: spec.height,
       frames: written,
       stepsPerFrame: plan.stepsPerFrame,
       warmup: plan.warmup,
@@ -151,7 +154,7 @@ export const render: Command = {
     if (values.json) {
       console.log(JSON.stringify(summary, null, 2));
     } else {
-      const what = `${written} frames ${width}x${height} at ${spec.fps} fps${loop ? ', seamless loop' : ''}`;
+      const what = `${written} frames ${spec.width}x${spec.height} at ${spec.fps} fps${loop ? ', seamless loop' : ''}`;
       for (const o of outputs) console.log(`wrote ${o.path} (${formatBytes(o.bytes)}): ${what}`);
       console.log(`rendered in ${renderSeconds.toFixed(1)} s (${summary.framesPerSecond} frames/s, ${engineName} engine)`);
     }

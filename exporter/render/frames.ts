@@ -16,6 +16,8 @@ export interface FramePlan {
   crossfade: number;
   /** Colour that RGBA models are composited over, 0..255 each. */
   background: [number, number, number];
+  /** Each cell becomes scale x scale pixels (nearest neighbour, crisp cells). */
+  scale: number;
 }
 
 /** How many frames the engine must produce for a plan (the crossfade needs extra ones). */
@@ -37,13 +39,26 @@ export function frameOf(engine: Engine, background: FramePlan['background']): Ui
   return out;
 }
 
+/** Nearest-neighbour upscaling of an RGBA8 image by an integer factor. */
+export function upscale(rgba: Uint8Array, width: number, height: number, scale: number): Uint8Array {
+  if (scale === 1) return rgba;
+  const pixels = new Uint32Array(rgba.buffer, rgba.byteOffset, width * height);
+  const out = new Uint32Array(width * scale * height * scale);
+  for (let y = 0; y < height * scale; y++) {
+    const row = Math.floor(y / scale) * width;
+    for (let x = 0; x < width * scale; x++) out[y * width * scale + x] = pixels[row + Math.floor(x / scale)];
+  }
+  return new Uint8Array(out.buffer);
+}
+
 async function* rawFrames(engine: Engine, plan: FramePlan, onRendered: () => void): AsyncGenerator<Uint8Array> {
   await engine.run(plan.warmup);
   const count = framesToRender(plan);
+  const { width, height } = engine.grid;
   for (let i = 0; i < count; i++) {
     if (i > 0) await engine.run(plan.stepsPerFrame);
     onRendered();
-    yield frameOf(engine, plan.background);
+    yield upscale(frameOf(engine, plan.background), width, height, plan.scale);
   }
 }
 

@@ -75,6 +75,25 @@ test('nca render --loop crossfades the ends of frames rendered after a warm-up',
   assertNearPalette(gif.frames.map((f) => f.rgba), expected);
 });
 
+test('nca render --scale N draws each cell as an N x N block of the unscaled frame', () => {
+  const plain = join(dir, 'plain.gif');
+  const scaled = join(dir, 'scaled.gif');
+  const args = ['render', modelPath, '--size', '7x5', '--frames', '2', '--quiet'];
+  assert.equal(runNca([...args, '--gif', plain]).code, 0);
+  assert.equal(runNca([...args, '--gif', scaled, '--scale', '3']).code, 0);
+  const a = decodeGif(new Uint8Array(readFileSync(plain)));
+  const b = decodeGif(new Uint8Array(readFileSync(scaled)));
+  assert.deepEqual([b.width, b.height, b.frames.length], [21, 15, 2]);
+  b.frames.forEach((frame, i) => {
+    for (let y = 0; y < 15; y++) {
+      for (let x = 0; x < 21; x++) {
+        const cell = a.frames[i].rgba.subarray(((Math.floor(y / 3) * 7 + Math.floor(x / 3)) * 4), (Math.floor(y / 3) * 7 + Math.floor(x / 3)) * 4 + 4);
+        assert.deepEqual(frame.rgba.subarray((y * 21 + x) * 4, (y * 21 + x) * 4 + 4), cell, `frame ${i} (${x}, ${y})`);
+      }
+    }
+  });
+});
+
 test('nca render --config takes the same settings as flags, and flags override it', () => {
   const config = join(dir, 'render.json');
   writeFileSync(config, JSON.stringify({ args: [modelPath], size: '24x16', frames: 3, 'steps-per-frame': 2, quiet: true }));
