@@ -28,12 +28,13 @@ export function visionTower(w: ClipWeights, config: ClipConfig, pixels: Value): 
   );
   const kernel = w.param(g, 'vision_model.embeddings.patch_embedding.weight', [d, channels, p, p]);
   const embedded = op.gemm(patches, op.reshape(kernel, [d, channels * p * p]), null, { transB: true });
-  const cls = op.expand(op.reshape(w.param(g, 'vision_model.embeddings.class_embedding', [d]), [1, 1, d]), [n, 1, d]);
-  const tokens = op.concat([cls, op.reshape(embedded, [n, grid * grid, d])], 1);
+  const classToken = op.expand(op.reshape(w.param(g, 'vision_model.embeddings.class_embedding', [d]), [1, 1, d]), [n, 1, d]);
+  const tokens = op.concat([classToken, op.reshape(embedded, [n, grid * grid, d])], 1);
   const positions = w.param(g, 'vision_model.embeddings.position_embedding.weight', [length, d]);
   const x = op.reshape(op.add(tokens, positions), [n * length, d]);
-  const h = encoder(w, layerNorm(w, x, 'vision_model.pre_layrnorm', c.layerNormEps), 'vision_model.encoder', c, { sequences: n, length });
-  const first = op.reshape(op.slice(op.reshape(h, [n, length, d]), [0], [1], [1]), [n, d]);
-  const pooled = layerNorm(w, first, 'vision_model.post_layernorm', c.layerNormEps);
+  const shape = { sequences: n, length };
+  // Pooling reads the class token only, so the encoder returns just that.
+  const cls = encoder(w, layerNorm(w, x, 'vision_model.pre_layrnorm', c.layerNormEps), 'vision_model.encoder', c, shape, null, true);
+  const pooled = layerNorm(w, cls, 'vision_model.post_layernorm', c.layerNormEps);
   return linear(w, pooled, 'visual_projection', config.projectionDim, false);
 }
