@@ -29,6 +29,7 @@ test('prompt algebra: weights, defaults, escaped commas, negatives, image prompt
   assert.deepEqual(parsePrompts('a cat\\, oil on canvas'), [{ text: 'a cat, oil on canvas', weight: 1 }]);
   assert.deepEqual(parsePrompts('sea: -2, ratio 16:9'), [{ text: 'sea', weight: -2 }, { text: 'ratio 16', weight: 9 }]);
   assert.deepEqual(parsePrompts('time 10:30 pm'), [{ text: 'time 10:30 pm', weight: 1 }]);
+  assert.deepEqual(parsePrompts('ratio 16:9:1'), [{ text: 'ratio 16:9', weight: 1 }]);
   assert.deepEqual(parseNegativePrompts('blurry:0.5, text'), [{ text: 'blurry', weight: -0.5 }, { text: 'text', weight: -1 }]);
   assert.deepEqual(parseImagePrompt('shell.png:0.5'), { path: 'shell.png', weight: 0.5 });
   assert.deepEqual(parseImagePrompt('dir/shell.png'), { path: 'dir/shell.png', weight: 1 });
