@@ -3,19 +3,19 @@
  * source method's settings (128x128, batch 4, 80 steps, hidden 128), median of
  * several iterations, plus peak RSS. Prints JSON.
  *
- *   npm run bench:train -- --iterations 7 --segment-steps 16 --size 128 --steps 80
+ *   npm run bench:train -- --iterations 7 --segment-steps auto|N --size 128 --steps 80
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { defaultTopology, weightShapes, type Weights } from '../formats/model.ts';
 import { Rng } from '../formats/random.ts';
-import { NcaRollout } from '../trainer/nca/rollout.ts';
+import { autoSegmentSteps, NcaRollout } from '../trainer/nca/rollout.ts';
 import { batchMasks } from '../trainer/nca/masks.ts';
 
 const { values } = parseArgs({
   options: {
     iterations: { type: 'string', default: '5' },
-    'segment-steps': { type: 'string', default: '16' },
+    'segment-steps': { type: 'string', default: 'auto' },
     size: { type: 'string', default: '128' },
     batch: { type: 'string', default: '4' },
     steps: { type: 'string', default: '80' },
@@ -32,7 +32,8 @@ const random = (k: 'w1' | 'b1' | 'w2', scale: number) => Float32Array.from({ len
 const weights: Weights = { w1: random('w1', 0.05), b1: random('b1', 0.05), w2: random('w2', 0.01) };
 const state = Float32Array.from({ length: shape.batch * topology.channels * size * size }, () => rng.next());
 
-const rollout = await NcaRollout.create(topology, shape, { segmentSteps: n('segment-steps') });
+const segmentSteps = values['segment-steps'] === 'auto' ? autoSegmentSteps({ ...shape, channels: topology.channels }, n('steps')) : n('segment-steps');
+const rollout = await NcaRollout.create(topology, shape, { segmentSteps });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const forward: number[] = [];
 const backward: number[] = [];
@@ -56,7 +57,7 @@ console.log(
   JSON.stringify(
     {
       bench: 'nca forward+backward',
-      settings: { ...shape, steps: n('steps'), hidden: topology.hidden, segmentSteps: n('segment-steps'), iterations: n('iterations') },
+      settings: { ...shape, steps: n('steps'), hidden: topology.hidden, segmentSteps, iterations: n('iterations') },
       median_s: { forward: median(forward), backward: median(backward), total: median(total), cpu: median(cpu) },
       all_total_s: total.map((t) => Number(t.toFixed(3))),
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),

@@ -44,7 +44,8 @@ Options:
   --run-seed N           seed of every random choice (default 0)
   --save-every N         checkpoint interval in iterations (default 50)
   --preview-every N      preview PNG interval, 0 = none (default 50)
-  --segment-steps N      rematerialisation segment (default 16; 1 = keep every state)
+  --segment-steps N      rematerialisation segment; default auto: keep every state
+                         when they fit in 1 GiB (fastest), else 16 steps
   --device DEVICE        ${DEVICES.join(', ')} (default cpu)
   --threads N            CPU threads (default: all cores)
   --config FILE          JSON file with any of these flags
@@ -144,7 +145,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     runSeed: intValue(values, 'run-seed', 0, 0, 0xffffffff),
     saveEvery: intValue(values, 'save-every', SOURCE_METHOD.saveEvery, 1),
     previewEvery: intValue(values, 'preview-every', SOURCE_METHOD.previewEvery, 0),
-    segmentSteps: intValue(values, 'segment-steps', SOURCE_METHOD.segmentSteps, 1),
+    segmentSteps: values['segment-steps'] === undefined || values['segment-steps'] === 'auto' ? 'auto' : intValue(values, 'segment-steps', 16, 1),
   };
   const dirName = source.title.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'run';
   return { config, spec: source.spec, metadata: source.metadata, dir: stringValue(values, 'out') ?? join('runs', dirName) };

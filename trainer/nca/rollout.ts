@@ -18,14 +18,14 @@ import { Session, type SessionOptions } from '../engine/session.ts';
 import { ncaStep, prepareParams } from './step-graph.ts';
 import { fakeQuantParams } from './fake-quant.ts';
 import { firingCells } from './firing.ts';
-import type { BatchShape } from './layout.ts';
+import { batchSize, type BatchShape } from './layout.ts';
 
 /** The trained tensors (the source method has no b2). */
 export const WEIGHT_NAMES = ['w1', 'b1', 'w2'] as const;
 export type WeightName = (typeof WEIGHT_NAMES)[number];
 
 export interface RolloutOptions extends SessionOptions {
-  /** Keep every n-th state in the forward pass (1 = keep all, no recomputation). */
+  /** Keep every n-th state in the forward pass (1 = keep all, no recomputation). Default 16. */
   segmentSteps?: number;
   /** Fake int8 quantisation of w1/w2 with straight-through gradients. */
   qat?: boolean;
@@ -44,6 +44,18 @@ export interface Trajectory {
 export interface RolloutGradients {
   state: Float32Array;
   weights: Weights;
+}
+
+/** Memory the kept states may take before `autoSegmentSteps` switches to 16-step segments. */
+export const KEEP_ALL_STATES_BUDGET = 1 << 30;
+
+/**
+ * Keep every state (no recomputation, about a quarter less work per iteration)
+ * when `maxSteps` states of the batch fit in 1 GiB, else 16-step segments (the
+ * source method's checkpoint interval). 128x128, batch 4, 95 steps: 300 MB.
+ */
+export function autoSegmentSteps(shape: BatchShape, maxSteps: number): number {
+  return maxSteps * batchSize(shape) * 4 <= KEEP_ALL_STATES_BUDGET ? 1 : 16;
 }
 
 export class NcaRollout {

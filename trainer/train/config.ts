@@ -13,8 +13,8 @@ export interface TrainConfig {
   /** Each iteration runs a random number of steps in [minSteps, maxSteps]. */
   minSteps: number;
   maxSteps: number;
-  /** Rematerialisation segment: the forward pass keeps one state per this many steps. */
-  segmentSteps: number;
+  /** Rematerialisation segment: the forward pass keeps one state per this many steps ('auto': see autoSegmentSteps). */
+  segmentSteps: number | 'auto';
   lr: number;
   /** Fractions of the run at which the learning rate is multiplied by lrFactor. */
   lrMilestones: number[];
@@ -45,7 +45,7 @@ export const SOURCE_METHOD: TrainConfig = {
   iterations: 1000,
   minSteps: 64,
   maxSteps: 95,
-  segmentSteps: 16,
+  segmentSteps: 'auto',
   lr: 2e-3,
   lrMilestones: [0.3, 0.5, 0.85],
   lrFactor: 0.4,
@@ -78,7 +78,7 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   positiveInt('iterations', c.iterations);
   positiveInt('minSteps', c.minSteps);
   positiveInt('maxSteps', c.maxSteps);
-  positiveInt('segmentSteps', c.segmentSteps);
+  if (c.segmentSteps !== 'auto') positiveInt('segmentSteps', c.segmentSteps);
   positiveInt('seedEvery', c.seedEvery);
   positiveInt('saveEvery', c.saveEvery);
   positiveInt('previewEvery', c.previewEvery, 0);

@@ -19,7 +19,7 @@ import type { SessionOptions } from '../engine/session.ts';
 import { encodePng } from '../image/png.ts';
 import { batchSize, takeHwc, type BatchShape } from '../nca/layout.ts';
 import { batchMasks, maskSeed } from '../nca/masks.ts';
-import { NcaRollout } from '../nca/rollout.ts';
+import { autoSegmentSteps, NcaRollout } from '../nca/rollout.ts';
 import { eraseCircles } from '../pixel/damage.ts';
 import { adamInit, adamStep, learningRate, normalizeGradients } from './adam.ts';
 import { loadCheckpoint, modelOf, saveCheckpoint, type TrainState } from './checkpoint.ts';
@@ -97,8 +97,9 @@ export class Trainer {
 
   private static async open(state: TrainState, loss: Loss, options: TrainerOptions): Promise<Trainer> {
     const c = state.config;
-    const rollout = await NcaRollout.create(c.topology, { batch: c.batch, height: c.height, width: c.width }, {
-      segmentSteps: c.segmentSteps,
+    const grid = { batch: c.batch, height: c.height, width: c.width };
+    const rollout = await NcaRollout.create(c.topology, grid, {
+      segmentSteps: c.segmentSteps === 'auto' ? autoSegmentSteps({ ...grid, channels: c.topology.channels }, c.maxSteps) : c.segmentSteps,
       qat: c.qat,
       device: options.device,
       threads: options.threads,
