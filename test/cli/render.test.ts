@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,5 +132,19 @@ test('nca render: bad input gets one line and the documented exit code', () => {
     assert.equal(code, exitCode, `${args.join(' ')}: ${stderr}`);
     assert.match(stderr, message);
     assert.equal(stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line, no stack trace`);
+  }
+});
+
+const ffmpegInstalled = spawnSync('ffprobe', ['-version'], { stdio: 'ignore' }).status === 0;
+
+test('nca render --mp4/--webm write videos that ffprobe reads back (only where ffmpeg is installed)', { skip: !ffmpegInstalled && 'ffmpeg is not installed' }, () => {
+  const mp4 = join(dir, 'odd.mp4');
+  const webm = join(dir, 'odd.webm');
+  const { code, stderr } = runNca(['render', modelPath, '--mp4', mp4, '--webm', webm, '--size', '33x17', '--frames', '5', '--quiet']);
+  assert.equal(code, 0, stderr);
+  for (const [file, codec] of [[mp4, 'h264'], [webm, 'vp9']]) {
+    const probe = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+    // Odd sides are padded to even ones for yuv420p.
+    assert.equal(probe.stdout.trim(), `${codec},34,18,5`, file);
   }
 });
