@@ -223,8 +223,8 @@ export const rules: Record<string, GradRule> = {
     const g = op.reshape(dy(c), [...outShape, a2.shape[a2.rank - 2], b2.shape[b2.rank - 1]]);
     const lastTwoSwapped = (v: Value) => op.transpose(v, [...v.shape.keys()].map((i) => (i === v.rank - 2 ? v.rank - 1 : i === v.rank - 1 ? v.rank - 2 : i)));
     return [
-      c.needs[0] ? op.reshape(unbroadcast(op.matmul(g, lastTwoSwapped(b2)), a2.shape), [...a.shape]) : null,
-      c.needs[1] ? op.reshape(unbroadcast(op.matmul(lastTwoSwapped(a2), g), b2.shape), [...b.shape]) : null,
+      c.needs[0] ? op.reshape(unbroadcast(widerProduct(g, lastTwoSwapped(b2)), a2.shape), [...a.shape]) : null,
+      c.needs[1] ? op.reshape(unbroadcast(widerProduct(lastTwoSwapped(a2), g), b2.shape), [...b.shape]) : null,
     ];
   },
   Gemm: (c) => {
@@ -294,6 +294,18 @@ function geluDerivative(x: Value, approximate: string): Value {
   const cdf = op.mul(op.add(op.erf(op.mul(x, Math.SQRT1_2)), one), 0.5);
   const pdf = op.mul(op.exp(op.mul(op.mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
   return op.add(cdf, op.mul(x, pdf));
+}
+
+/**
+ * x @ y for 2-D operands, computed as (yᵀ xᵀ)ᵀ when that makes the GEMM's output
+ * wider and the output is small enough that transposing it is free. onnxruntime's
+ * GEMM is far faster with the wide side last: a weight gradient [128, 32768] x
+ * [32768, 12] took 7.9 ms, the same as [12, 32768] x [32768, 128] then a transpose 3.9 ms.
+ */
+function widerProduct(x: Value, y: Value): Value {
+  const [m, n] = [x.shape[x.rank - 2], y.shape[y.rank - 1]];
+  if (x.rank !== 2 || y.rank !== 2 || m <= n || m * n > 1 << 16) return op.matmul(x, y);
+  return op.transpose(op.matmul(op.transpose(y, [1, 0]), op.transpose(x, [1, 0])), [1, 0]);
 }
 
 /** ReduceSum/ReduceMean: spread dy back over the reduced axes, times `scale`. */
