@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Rng } from '../../formats/random.ts';
-import type { DType, Graph, Value } from '../../trainer/graph/graph.ts';
+import { Graph, type DType, type Value } from '../../trainer/graph/graph.ts';
+import { vjp } from '../../trainer/autodiff/gradients.ts';
 import * as op from '../../trainer/graph/ops.ts';
 import { gradcheck, type GradcheckOptions } from '../../trainer/autodiff/gradcheck.ts';
 import { rules } from '../../trainer/autodiff/rules.ts';
@@ -232,6 +233,13 @@ test('every gradient rule has a finite-difference case', () => {
   const covered = new Set(cases.map((c) => c.rule));
   const missing = Object.keys(rules).filter((r) => !covered.has(r));
   assert.deepEqual(missing, []);
+});
+
+test('Slice gradient builds on axes longer than the JS argument limit', () => {
+  const g = new Graph('long');
+  const x = g.input('x', [1, 300_000]);
+  const [dx] = vjp([op.slice(x, [5], [-7], [1])], [g.input('dy', [1, 300_000 - 12])], [x]);
+  assert.deepEqual(dx.shape, [1, 300_000]);
 });
 
 test('the checker catches a wrong rule', async () => {

@@ -159,7 +159,8 @@ export const rules: Record<string, GradRule> = {
       if (picked.length === 0) return;
       // a reversed slice is undone by reversing the gradient, then it is a plain window
       if (steps[i] === -1) g = op.slice(g, [-1], [-x.shape[axis] - 1], [axis], [-1]);
-      const first = Math.min(...picked);
+      // picked is a contiguous run; spreading it into Math.min overflows the stack on long axes
+      const first = Math.min(picked[0], picked[picked.length - 1]);
       pads[axis] = first;
       pads[axis + x.rank] = x.shape[axis] - first - picked.length;
     });
