@@ -57,7 +57,7 @@ for (const name of ['clip-tiny', 'clip-tiny-gelu']) {
     g.output(similarity, 'similarity');
     g.output(grad, 'grad');
     const session = await Session.create(g, { threads: 1 });
-    const out = await session.run({ rgb: expected.readFloat32('rgb') });
+    const out = await session.run({ ...model.weights.feeds(g), rgb: expected.readFloat32('rgb') });
     await session.release();
     const errors = {
       image: relativeError(out.image as Float32Array, expected.readFloat32('image_embeds')),

@@ -116,6 +116,7 @@ export async function clipLoss(
   g.output(t.similarity, 'similarity');
   if (t.negativeSimilarity) g.output(t.negativeSimilarity, 'negative_similarity');
   const session = await Session.create(g, options);
+  const weights = model.weights.feeds(g);
   const overflow = await graphLoss([overflowTerm(settings.overflowWeight)], shape, options);
 
   return {
@@ -127,7 +128,7 @@ export async function clipLoss(
       for (let c = 0; c < chunks; c++) {
         const range = [c * chunk * per, (c + 1) * chunk * per] as const;
         const rngs = Array.from({ length: chunk }, (_, j) => stateRng(settings.seed, iteration, c * chunk + j));
-        const out = await session.run({ state: x.subarray(...range), ...cutoutFeeds(pipe, settings.cutouts, rngs) });
+        const out = await session.run({ ...weights, state: x.subarray(...range), ...cutoutFeeds(pipe, settings.cutouts, rngs) });
         const chunkGrad = out.grad as Float32Array;
         for (let i = 0; i < chunkGrad.length; i++) grad[range[0] + i] += chunkGrad[i];
         for (const name of ['clip', 'similarity', 'negative_similarity']) {

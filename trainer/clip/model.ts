@@ -48,6 +48,7 @@ export async function embedTexts(model: ClipModel, texts: string[], options: Ses
   const eot = g.input('eot', [texts.length], 'int64');
   g.output(textTower(model.weights, config, ids, eot), 'embeds');
   const out = await runOnce(g, options, {
+    ...model.weights.feeds(g),
     ids: BigInt64Array.from(tokens.flatMap((t) => t.ids.map(BigInt))),
     eot: BigInt64Array.from(tokens.map((t, i) => BigInt(i * length + t.eot))),
   });
@@ -62,7 +63,7 @@ export async function embedImages(model: ClipModel, images: Float32Array[], opti
   g.output(visionTower(model.weights, model.config, normalizePixels(rgb)), 'embeds');
   const batch = new Float32Array(images.length * 3 * s * s);
   images.forEach((im, i) => batch.set(im, i * im.length));
-  const out = await runOnce(g, options, { rgb: batch });
+  const out = await runOnce(g, options, { ...model.weights.feeds(g), rgb: batch });
   return split(out.embeds as Float32Array, images.length);
 }
 
