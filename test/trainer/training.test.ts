@@ -93,16 +93,19 @@ test('a NaN loss rolls back to the last checkpoint, halves the learning rate, an
   await inner.release?.();
 });
 
-test('a finished run leaves a loadable checkpoint and model; damaged checkpoints fail clearly', async () => {
+test('a finished 16:9 run (QAT, damage) leaves a loadable checkpoint and model; damaged checkpoints fail clearly', async () => {
   const dir = tempDir();
-  const loss = await pixelLoss(spec, config, { threads: 1 });
-  const trainer = await Trainer.start({ ...config, iterations: 2, qat: true, damage: 1 }, loss, { dir, threads: 1 });
+  const wide: TrainConfig = { ...config, width: 16, height: 9, iterations: 2, qat: true, damage: 1 };
+  const loss = await pixelLoss(spec, wide, { threads: 1 });
+  const trainer = await Trainer.start(wide, loss, { dir, threads: 1 });
   await trainer.run();
   await trainer.release();
   const model = await loadCheckpointModel(dir);
   assert.equal(model.metadata.iterations, 2);
   assert.equal(model.weights.w1.length, 16 * 48);
   assert.ok(model.weights.w2.some((v) => v !== 0), 'w2 never moved off zero');
+  const saved = await loadCheckpoint(dir);
+  assert.equal(saved.pool.length, wide.poolSize * 12 * 16 * 9);
 
   const bytes = readFileSync(join(dir, CHECKPOINT_FILE));
   writeFileSync(join(dir, CHECKPOINT_FILE), bytes.subarray(0, bytes.length - 100));
