@@ -1,15 +1,21 @@
 /** `nca <command> [options]`: dispatches to one module per verb in cli/commands/. */
 import { CliError, EXIT } from './exit-codes.ts';
 import type { Command } from './command.ts';
-import { exportCommand } from './commands/export.ts';
-import { info } from './commands/info.ts';
-import { play } from './commands/play.ts';
-import { render } from './commands/render.ts';
-import { train } from './commands/train.ts';
 
-const commands: Command[] = [train, exportCommand, info, play, render];
+/**
+ * Each verb's module is imported only when it runs: `train` pulls in onnxruntime and CLIP
+ * (about a second), which `nca info` should not pay for. The command list loads them all.
+ */
+const loaders: Record<string, () => Promise<Command>> = {
+  train: async () => (await import('./commands/train.ts')).train,
+  export: async () => (await import('./commands/export.ts')).exportCommand,
+  info: async () => (await import('./commands/info.ts')).info,
+  play: async () => (await import('./commands/play.ts')).play,
+  render: async () => (await import('./commands/render.ts')).render,
+};
 
-function usage(): string {
+async function usage(): Promise<string> {
+  const commands = await Promise.all(Object.values(loaders).map((load) => load()));
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'nca: train, export, render and play text-guided neural cellular automata.',
@@ -26,23 +32,23 @@ function usage(): string {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(usage());
+    console.log(await usage());
     return name ? EXIT.ok : EXIT.usage;
   }
   if (name === '--version') {
     console.log(await toolVersion());
     return EXIT.ok;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
-    console.error(`nca: unknown command "${name}"\n\n${usage()}`);
+  if (!Object.hasOwn(loaders, name)) {
+    console.error(`nca: unknown command "${name}"\n\n${await usage()}`);
     return EXIT.usage;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(command.help);
-    return EXIT.ok;
-  }
   try {
+    const command = await loaders[name]();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(command.help);
+      return EXIT.ok;
+    }
     return await command.run(rest);
   } catch (error) {
     if (error instanceof CliError) {
