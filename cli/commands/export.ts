@@ -6,6 +6,7 @@ import { quantize, WEIGHT_DTYPES } from '../../exporter/quantize.ts';
 import { ENGINES } from '../../exporter/render/engine.ts';
 import { parseFlagsWithConfig } from '../config.ts';
 import { modelArg, readModel } from '../model.ts';
+import { checkOutputFile, writing } from '../outputs.ts';
 import { Progress } from '../progress.ts';
 import { choiceValue, intValue, sizeValue, stringValue } from '../values.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
@@ -59,6 +60,7 @@ export const exportCommand: Command = {
     const path = modelArg(positionals);
     const out = stringValue(values, 'out');
     if (!out) throw new CliError('--out FILE.nca is required (see --help)', EXIT.usage);
+    checkOutputFile(out);
     const dtype = choiceValue<WeightDtype>(values, 'dtype', WEIGHT_DTYPES, 'int8');
     const grid = sizeValue(values, 'fidelity-size', '128x128', 1024);
     const seed = intValue(values, 'seed', 0, 0, 0xffffffff);
@@ -68,7 +70,7 @@ export const exportCommand: Command = {
     if (title !== undefined) source.metadata = { ...source.metadata, title };
 
     const bytes = encodeNca(source, { weightDtype: dtype });
-    await writeFile(out, bytes);
+    await writing(out, () => writeFile(out, bytes));
 
     let fidelity: FidelityRow[] | null = null;
     if (!values['no-fidelity']) {

@@ -1,5 +1,4 @@
 /** `nca render MODEL --gif out.gif ...`: frames of a model on the CPU, as GIF, PNG frames, MP4 or WebM. */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createEngine, ENGINES } from '../../exporter/render/engine.ts';
 import { framesToRender, renderFrames, type FramePlan } from '../../exporter/render/frames.ts';
@@ -9,6 +8,7 @@ import { ffmpegProblem, VideoSink } from '../../exporter/output/video-sink.ts';
 import type { FrameSink, VideoSpec } from '../../exporter/output/sink.ts';
 import { parseFlagsWithConfig } from '../config.ts';
 import { modelArg, readModel } from '../model.ts';
+import { checkOutputFile, prepareOutputFolder, writing } from '../outputs.ts';
 import { Progress } from '../progress.ts';
 import { choiceValue, colorValue, intValue, sizeValue, stringValue } from '../values.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
@@ -82,11 +82,10 @@ async function openSinks(values: Record<string, unknown>, spec: VideoSpec): Prom
     const problem = ffmpegProblem();
     if (problem) throw new CliError(problem, EXIT.unavailable);
   }
+  for (const path of [gif, ...videos.map((f) => stringValue(values, f))]) if (path) checkOutputFile(path);
+  if (pngDir) prepareOutputFolder(pngDir);
   if (gif) sinks.push(new GifSink(gif, spec));
-  if (pngDir) {
-    await mkdir(pngDir, { recursive: true });
-    sinks.push(new PngFramesSink(pngDir, spec));
-  }
+  if (pngDir) sinks.push(new PngFramesSink(pngDir, spec));
   for (const format of videos) sinks.push(new VideoSink(stringValue(values, format)!, format, spec));
   return sinks;
 }
@@ -126,7 +125,7 @@ export const render: Command = {
     try {
       // Progress counts frames as the engine makes them: the crossfade holds its first ones back.
       for await (const frame of renderFrames(engine, plan, () => progress.tick())) {
-        for (const sink of sinks) await sink.add(frame);
+        for (const sink of sinks) await writing(sink.target, () => sink.add(frame));
         written++;
       }
     } finally {
@@ -135,7 +134,7 @@ export const render: Command = {
     progress.finish();
     const renderSeconds = (performance.now() - started) / 1000;
     const outputs = [];
-    for (const sink of sinks) outputs.push({ path: sink.target, bytes: await sink.finish() });
+    for (const sink of sinks) outputs.push({ path: sink.target, bytes: await writing(sink.target, () => sink.finish()) });
     const summary = {
       model: path,
       width: spec.width,

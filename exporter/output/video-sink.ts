@@ -32,6 +32,7 @@ export function ffmpegProblem(): string | null {
 export class VideoSink implements FrameSink {
   private readonly child: ChildProcessByStdio<Writable, null, Readable>;
   private stderr = '';
+  private closed = false;
   private readonly exited: Promise<number>;
 
   constructor(
@@ -49,27 +50,40 @@ export class VideoSink implements FrameSink {
     ];
     this.child = spawn(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] });
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exited = new Promise((resolve, reject) => {
-      this.child.on('error', reject);
-      this.child.on('close', (code) => resolve(code ?? 1));
+    this.exited = new Promise((resolve) => {
+      const end = (code: number) => {
+        this.closed = true;
+        resolve(code);
+      };
+      this.child.on('error', (error) => {
+        this.stderr += `${error.message}\n`;
+        end(-1);
+      });
+      this.child.on('close', (code) => end(code ?? 1));
     });
     // A dead ffmpeg shows up in finish(); don't let EPIPE crash the process first.
     this.child.stdin.on('error', () => {});
   }
 
   async add(frame: Uint8Array): Promise<void> {
-    if (!this.child.stdin.write(frame)) {
-      await new Promise<void>((resolve) => {
-        this.child.stdin.once('drain', resolve);
-        this.child.once('close', resolve);
-      });
-    }
+    // A dead ffmpeg takes no more frames; finish() reports why it died.
+    if (this.closed || this.child.stdin.write(frame)) return;
+    // Back-pressure: wait until ffmpeg has taken the data, or has died.
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.child.stdin.off('drain', done);
+        this.child.off('close', done);
+        resolve();
+      };
+      this.child.stdin.once('drain', done);
+      this.child.once('close', done);
+    });
   }
 
   async finish(): Promise<number> {
     this.child.stdin.end();
     const code = await this.exited;
-    if (code !== 0) throw new Error(`ffmpeg failed writing ${this.target}: ${this.stderr.trim().split('\n').pop() || `exit code ${code}`}`);
+    if (code !== 0) throw new Error(`ffmpeg failed: ${this.stderr.trim().split('\n').pop() || `exit code ${code}`}`);
     return (await stat(this.target)).size;
   }
 }

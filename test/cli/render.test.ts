@@ -109,6 +109,9 @@ test('nca render --config takes the same settings as flags, and flags override i
 });
 
 test('nca render: bad input gets one line and the documented exit code', () => {
+  // An ffmpeg that starts but fails, as one with a missing encoder does.
+  const failingFfmpeg = join(dir, 'failing-ffmpeg');
+  writeFileSync(failingFfmpeg, '#!/bin/sh\n[ "$1" = "-version" ] && exit 0\ncat > /dev/null\necho "no encoder" >&2\nexit 1\n', { mode: 0o755 });
   const corrupt = join(dir, 'corrupt.nca');
   const bytes = encodeNca(model);
   bytes[40] ^= 0xff;
@@ -126,6 +129,9 @@ test('nca render: bad input gets one line and the documented exit code', () => {
     [['render', badConfig, '--gif', gif], 65, /not a \.nca file or a training checkpoint/],
     [['render', '--config', badConfig, modelPath, '--gif', gif], 65, /unknown option "frame"/],
     [['render', modelPath, '--mp4', join(dir, 'x.mp4')], 69, /needs ffmpeg/, { NCA_FFMPEG: join(dir, 'no-ffmpeg-here') }],
+    [['render', modelPath, '--mp4', join(dir, 'x.mp4'), '--quiet'], 1, /cannot write .*x\.mp4: ffmpeg failed: no encoder/, { NCA_FFMPEG: failingFfmpeg }],
+    [['render', modelPath, '--gif', join(dir, 'no-such-folder', 'x.gif')], 1, /there is no folder/],
+    [['render', modelPath, '--png-dir', modelPath], 1, /it is a file/],
   ];
   for (const [args, exitCode, message, env] of cases) {
     const { code, stderr } = runNca(args, { env });
