@@ -18,5 +18,5 @@ for n in "${names[@]}"; do
   nca export "runs/examples/$n" --out "examples/models/$n.nca" --dtype int8 \
     --fidelity-size 64x64 --json --quiet > "examples/models/$n.fidelity.json"
   nca render "examples/models/$n.nca" --gif "examples/previews/$n.gif" --size 48x48 --scale 3 \
-    --frames 50 --steps-per-frame 1 --fps 15 --quiet
+    --frames 60 --steps-per-frame 2 --fps 15 --quiet
 done
