@@ -1,4 +1,4 @@
-/** The reference core behind the Engine interface: exact, and about 40x slower than ort. */
+/** The reference core behind the Engine interface: exact, and 20-40x slower than ort. */
 import { ReferenceNca, type Grid, type NcaModel } from '../../formats/index.ts';
 import type { Engine } from './engine.ts';
 
