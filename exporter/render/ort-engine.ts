@@ -11,6 +11,7 @@ import { Graph, type Value } from '../../trainer/graph/graph.ts';
 import { add, matmul, mul, relu, reshape, slice } from '../../trainer/graph/ops.ts';
 import { Session } from '../../trainer/engine/session.ts';
 import { perceive } from '../../trainer/nca/step-graph.ts';
+import { batchSize, putHwc, takeHwc, type BatchShape } from '../../trainer/nca/layout.ts';
 import type { Engine, EngineOptions } from './engine.ts';
 
 const DEFAULT_CHUNK = 16;
@@ -53,7 +54,8 @@ export class OrtEngine implements Engine {
     private readonly seed: number,
     private readonly chunk: number,
     private readonly session: Session,
-    /** [channels][height][width] */
+    private readonly shape: BatchShape,
+    /** [1][channels][height][width] */
     private planar: Float32Array,
   ) {}
 
@@ -61,8 +63,10 @@ export class OrtEngine implements Engine {
     const chunk = options.chunk ?? DEFAULT_CHUNK;
     const session = await Session.create(stepsGraph(model, grid, chunk));
     const seed = options.seed ?? 0;
-    const planar = transpose(createState(model, grid, seed), grid.width * grid.height, model.topology.channels);
-    return new OrtEngine(model, grid, seed, chunk, session, planar);
+    const shape: BatchShape = { batch: 1, channels: model.topology.channels, height: grid.height, width: grid.width };
+    const planar = new Float32Array(batchSize(shape));
+    putHwc(planar, shape, 0, createState(model, grid, seed));
+    return new OrtEngine(model, grid, seed, chunk, session, shape, planar);
   }
 
   async run(count: number): Promise<void> {
@@ -80,17 +84,10 @@ export class OrtEngine implements Engine {
   }
 
   state(): Float32Array {
-    return transpose(this.planar, this.model.topology.channels, this.grid.width * this.grid.height);
+    return takeHwc(this.planar, this.shape, 0);
   }
 
   async dispose(): Promise<void> {
     await this.session.release();
   }
-}
-
-/** [rows][cols] -> [cols][rows]. */
-function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
-  return out;
 }
