@@ -32,6 +32,8 @@ export class Progress {
   private done = 0;
   private readonly started = performance.now();
   private lastDraw = this.started;
+  /** The count shown by the last line drawn, so a log does not get the final line twice. */
+  private drawnDone = -1;
   private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
   private readonly enabled: boolean;
@@ -53,7 +55,7 @@ export class Progress {
 
   /** Ends the bar with a final line, e.g. the time taken. */
   finish(): void {
-    this.draw(true);
+    if (this.tty || this.drawnDone !== this.done) this.draw(true);
   }
 
   /** Seconds since the bar started. */
@@ -75,6 +77,7 @@ export class Progress {
 
   private draw(final: boolean): void {
     if (!this.enabled) return;
+    this.drawnDone = this.done;
     if (this.tty) {
       const width = this.stream.columns || 80;
       this.stream.write(`\r${this.line(width).slice(0, width - 1)}\x1b[K${final ? '\n' : ''}`);

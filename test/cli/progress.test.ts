@@ -33,6 +33,8 @@ test('progress in a log prints plain lines; disabled prints nothing', () => {
   p.tick(3);
   p.finish();
   assert.equal(log.writes.length, 1);
+  p.finish();
+  assert.equal(log.writes.length, 1, 'the final line is not repeated');
   assert.ok(!log.writes[0].includes('\r') && log.writes[0].endsWith('\n'));
   const quiet = stream(true);
   const q = new Progress({ label: 'x', total: 3, stream: quiet, enabled: false });
