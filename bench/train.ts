@@ -33,7 +33,7 @@ const random = (k: 'w1' | 'b1' | 'w2', scale: number) => Float32Array.from({ len
 const weights: Weights = { w1: random('w1', 0.05), b1: random('b1', 0.05), w2: random('w2', 0.01) };
 const state = Float32Array.from({ length: shape.batch * topology.channels * size * size }, () => rng.next());
 
-const segmentSteps = values['segment-steps'] === 'auto' ? autoSegmentSteps({ ...shape, channels: topology.channels }, n('steps')) : n('segment-steps');
+const segmentSteps = values['segment-steps'] === 'auto' ? autoSegmentSteps(topology, shape, n('steps')) : n('segment-steps');
 const rollout = await NcaRollout.create(topology, shape, { segmentSteps, threads: n('threads') });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const forward: number[] = [];

@@ -1,21 +1,25 @@
 /**
  * Runs NCA rollouts forward and backward on onnxruntime.
  *
- * Two compiled graphs do all the work: one step forward, and one step's
- * vector-Jacobian product (made by autodiff), which recomputes that step's
- * hidden activations from its input state instead of storing them. Both come
- * in a few sizes, one per bucket of firing-cell counts (see firing.ts). The
- * forward pass keeps only every `segmentSteps`-th state; the backward pass
- * walks the segments from the last, recomputes the states inside a segment,
- * then runs the step VJPs back through it. Memory therefore grows with
- * channels x steps / segmentSteps, never with hidden width x steps.
+ * Two compiled graphs do all the work, each in a few sizes (one per bucket of
+ * firing-cell counts, see firing.ts):
+ * - the step: y = x + update, which also returns the firing cells' perception
+ *   features [K, C * F];
+ * - the step's vector-Jacobian product (made by autodiff). It takes those
+ *   features instead of the state and recomputes the hidden activations from
+ *   them; perception is linear, so its own VJP needs no forward values at all.
+ *
+ * The forward pass keeps every step's features when they fit (segmentSteps 1),
+ * or the state at the start of every `segmentSteps`-step segment, which the
+ * backward pass replays to get the features back. Memory grows with
+ * (C * F) x steps or C x steps / segmentSteps, never with hidden width x steps.
  */
-import type { Topology, Weights } from '../../formats/model.ts';
-import { weightShapes } from '../../formats/model.ts';
+import { perceptionSize, weightShapes, type Topology, type Weights } from '../../formats/model.ts';
 import { Graph, type Value } from '../graph/graph.ts';
+import { add, expand } from '../graph/ops.ts';
 import { vjp } from '../autodiff/gradients.ts';
 import { Session, type SessionOptions } from '../engine/session.ts';
-import { ncaStep, prepareParams } from './step-graph.ts';
+import { applyUpdates, firingFeatures, prepareParams, updateRows } from './step-graph.ts';
 import { fakeQuantParams } from './fake-quant.ts';
 import { firingCells } from './firing.ts';
 import { batchSize, type BatchShape } from './layout.ts';
@@ -25,7 +29,7 @@ export const WEIGHT_NAMES = ['w1', 'b1', 'w2'] as const;
 export type WeightName = (typeof WEIGHT_NAMES)[number];
 
 export interface RolloutOptions extends SessionOptions {
-  /** Keep every n-th state in the forward pass (1 = keep all, no recomputation). Default 16. */
+  /** 1: keep every step's features (no recomputation); n > 1: keep every n-th state. Default 16. */
   segmentSteps?: number;
   /** Fake int8 quantisation of w1/w2 with straight-through gradients. */
   qat?: boolean;
@@ -37,8 +41,10 @@ export type MaskSource = (step: number) => Float32Array;
 export interface Trajectory {
   steps: number;
   final: Float32Array;
-  /** State before step k, for k = 0, n, 2n, ... */
+  /** With segmentSteps > 1: the state before step k, for k = 0, n, 2n, ... */
   checkpoints: Map<number, Float32Array>;
+  /** With segmentSteps = 1: every step's firing-cell features. */
+  features: Float32Array[];
 }
 
 export interface RolloutGradients {
@@ -46,16 +52,17 @@ export interface RolloutGradients {
   weights: Weights;
 }
 
-/** Memory the kept states may take before `autoSegmentSteps` switches to 16-step segments. */
-export const KEEP_ALL_STATES_BUDGET = 1 << 30;
+/** Memory the kept features may take before `autoSegmentSteps` switches to 16-step segments. */
+export const KEEP_ALL_BUDGET = 1 << 30;
 
 /**
- * Keep every state (no recomputation: one forward pass less per iteration)
- * when `maxSteps` states of the batch fit in 1 GiB, else 16-step segments (the
- * source method's checkpoint interval). 128x128, batch 4, 95 steps: 300 MB.
+ * Keep every step's features (no recomputation: one forward pass less per
+ * iteration) when `maxSteps` of them fit in 1 GiB, else 16-step segments (the
+ * source method's checkpoint interval). 128x128, batch 4, 95 steps: 600 MB.
  */
-export function autoSegmentSteps(shape: BatchShape, maxSteps: number): number {
-  return maxSteps * batchSize(shape) * 4 <= KEEP_ALL_STATES_BUDGET ? 1 : 16;
+export function autoSegmentSteps(topology: Topology, shape: Omit<BatchShape, 'channels'>, maxSteps: number): number {
+  const firing = shape.batch * shape.height * shape.width * topology.fireRate;
+  return maxSteps * firing * perceptionSize(topology) * 4 <= KEEP_ALL_BUDGET ? 1 : 16;
 }
 
 export class NcaRollout {
@@ -81,20 +88,20 @@ export class NcaRollout {
   }
 
   async step(state: Float32Array, weights: Weights, mask: Float32Array): Promise<Float32Array> {
-    const f = firingCells(mask);
-    const session = await this.session(f.capacity, false);
-    const out = await session.run({ x: state, cells: f.cells, ...this.weightFeeds(weights) });
-    return out.y as Float32Array;
+    return (await this.stepWithFeatures(state, weights, mask)).y;
   }
 
   async forward(state: Float32Array, weights: Weights, masks: MaskSource, steps: number): Promise<Trajectory> {
     const checkpoints = new Map<number, Float32Array>();
+    const features: Float32Array[] = [];
     let x = state;
     for (let k = 0; k < steps; k++) {
-      if (k % this.segmentSteps === 0) checkpoints.set(k, x);
-      x = await this.step(x, weights, masks(k));
+      if (this.segmentSteps > 1 && k % this.segmentSteps === 0) checkpoints.set(k, x);
+      const out = await this.stepWithFeatures(x, weights, masks(k));
+      if (this.segmentSteps === 1) features.push(out.features);
+      x = out.y;
     }
-    return { steps, final: x, checkpoints };
+    return { steps, final: x, checkpoints, features };
   }
 
   /** dL/d(initial state) and dL/d(weights), given dL/d(final state). */
@@ -102,15 +109,13 @@ export class NcaRollout {
     const feeds = this.weightFeeds(weights);
     const sums = Object.fromEntries(WEIGHT_NAMES.map((n) => [n, new Float64Array(feeds[n].length)]));
     let g = gradFinal;
-    const starts = [...trajectory.checkpoints.keys()].sort((a, b) => b - a);
-    for (const start of starts) {
-      const end = Math.min(start + this.segmentSteps, trajectory.steps);
-      const states = [trajectory.checkpoints.get(start)!];
-      for (let k = start; k < end - 1; k++) states.push(await this.step(states[states.length - 1], weights, masks(k)));
+    for (let end = trajectory.steps; end > 0; ) {
+      const start = end - 1 - ((end - 1) % this.segmentSteps);
+      const features = this.segmentSteps === 1 ? [trajectory.features[start]] : await this.replay(trajectory.checkpoints.get(start)!, start, end, weights, masks);
       for (let k = end - 1; k >= start; k--) {
         const f = firingCells(masks(k));
         const session = await this.session(f.capacity, true);
-        const out = await session.run({ x: states[k - start], cells: f.cells, gy: g, ...feeds });
+        const out = await session.run({ features: features[k - start], cells: f.cells, gy: g, ...feeds });
         g = out.gx as Float32Array;
         for (const n of WEIGHT_NAMES) {
           const d = out[`d_${n}`] as Float32Array;
@@ -118,9 +123,29 @@ export class NcaRollout {
           for (let i = 0; i < d.length; i++) s[i] += d[i];
         }
       }
+      end = start;
     }
     const grads = Object.fromEntries(Object.entries(sums).map(([n, s]) => [n, Float32Array.from(s)])) as unknown as Weights;
     return { state: g, weights: grads };
+  }
+
+  /** The features of steps [start, end), replayed from the state before `start`. */
+  private async replay(state: Float32Array, start: number, end: number, weights: Weights, masks: MaskSource): Promise<Float32Array[]> {
+    const features: Float32Array[] = [];
+    let x = state;
+    for (let k = start; k < end; k++) {
+      const out = await this.stepWithFeatures(x, weights, masks(k));
+      features.push(out.features);
+      x = out.y;
+    }
+    return features;
+  }
+
+  private async stepWithFeatures(state: Float32Array, weights: Weights, mask: Float32Array) {
+    const f = firingCells(mask);
+    const session = await this.session(f.capacity, false);
+    const out = await session.run({ x: state, cells: f.cells, ...this.weightFeeds(weights) });
+    return { y: out.y as Float32Array, features: out.features as Float32Array };
   }
 
   private session(capacity: number, withGradient: boolean): Promise<Session> {
@@ -149,21 +174,34 @@ export class NcaRollout {
   }
 }
 
-/** One step y = step(x), or (withGradient) its VJP: gx and d_<weight> from gy. */
+/**
+ * The step (outputs y and the firing cells' features), or (withGradient) its
+ * VJP: gx and d_<weight> from gy and the stored features.
+ */
 function stepGraph(topology: Topology, s: BatchShape, qat: boolean, capacity: number, withGradient: boolean): Graph {
   const g = new Graph(withGradient ? 'nca_step_vjp' : 'nca_step');
-  const x = g.input('x', [s.batch, s.channels, s.height, s.width]);
+  const stateShape = [s.batch, s.channels, s.height, s.width];
   const cells = g.input('cells', [capacity], 'int32');
   const shapes = weightShapes(topology);
   const params = Object.fromEntries(WEIGHT_NAMES.map((n) => [n, g.input(n, shapes[n])])) as Record<WeightName, Value>;
-  const y = ncaStep(x, cells, prepareParams(qat ? fakeQuantParams(params) : params), topology);
+  const prepared = prepareParams(qat ? fakeQuantParams(params) : params);
   if (!withGradient) {
-    g.output(y, 'y');
+    const x = g.input('x', stateShape);
+    const features = firingFeatures(x, cells, topology);
+    g.output(applyUpdates(x, cells, updateRows(features, prepared)), 'y');
+    g.output(features, 'features');
     return g;
   }
-  const gy = g.input('gy', y.shape);
-  const [gx, ...gw] = vjp([y], [gy], [x, ...WEIGHT_NAMES.map((n) => params[n])]);
-  g.output(gx, 'gx');
-  WEIGHT_NAMES.forEach((n, i) => g.output(gw[i], `d_${n}`));
+  const features = g.input('features', [capacity, perceptionSize(topology)]);
+  const gy = g.input('gy', stateShape);
+  // Stand-ins for the state: only gradients are outputs, so their forward ops are pruned.
+  const standIn = () => expand(g.scalar(0), stateShape);
+  const x0 = standIn();
+  const [dFeatures, ...dWeights] = vjp([applyUpdates(x0, cells, updateRows(features, prepared))], [gy], [features, ...WEIGHT_NAMES.map((n) => params[n])]);
+  // perception is linear: its VJP needs no forward values
+  const x1 = standIn();
+  const [dPerception] = vjp([firingFeatures(x1, cells, topology)], [dFeatures], [x1]);
+  g.output(add(gy, dPerception), 'gx');
+  WEIGHT_NAMES.forEach((n, i) => g.output(dWeights[i], `d_${n}`));
   return g;
 }

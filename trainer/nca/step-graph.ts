@@ -59,15 +59,24 @@ export function updateRows(features: Value, p: PreparedParams): Value {
   return matmul(hidden, p.w2T);
 }
 
-/** x + update on the firing cells. */
-export function ncaStep(x: Value, cells: Value, p: PreparedParams, topology: Topology): Value {
+/** Perception rows of the firing cells, [K, C * F]. Padding entries read cell B*H*W - 1 (harmless). */
+export function firingFeatures(x: Value, cells: Value, topology: Topology): Value {
+  const [b, , h, w] = x.shape;
+  const n = b * h * w;
+  const rows = reshape(transpose(reshape(perceive(x, topology), [b, -1, h * w]), [0, 2, 1]), [n, -1]);
+  return gather(rows, min(cells, n - 1), 0);
+}
+
+/** x + the updates [K, C] on their cells; padding entries land in the scratch row, which is dropped. */
+export function applyUpdates(x: Value, cells: Value, updates: Value): Value {
   const [b, c, h, w] = x.shape;
   const n = b * h * w;
-  const perception = perceive(x, topology);
-  const rows = reshape(transpose(reshape(perception, [b, -1, h * w]), [0, 2, 1]), [n, -1]);
-  // padding entries read some real cell's features; their updates land in the scratch row
-  const updates = updateRows(gather(rows, min(cells, n - 1), 0), p);
   const zeros = expand(x.graph.scalar(0, x.dtype), [n + 1, c]);
   const perCell = slice(scatterND(zeros, unsqueeze(cast(cells, 'int64'), [-1]), updates, 'add'), [0], [n], [0]);
   return add(x, reshape(transpose(reshape(perCell, [b, h * w, c]), [0, 2, 1]), [b, c, h, w]));
+}
+
+/** One step: x + update on the firing cells. */
+export function ncaStep(x: Value, cells: Value, p: PreparedParams, topology: Topology): Value {
+  return applyUpdates(x, cells, updateRows(firingFeatures(x, cells, topology), p));
 }

@@ -99,7 +99,7 @@ export class Trainer {
     const c = state.config;
     const grid = { batch: c.batch, height: c.height, width: c.width };
     const rollout = await NcaRollout.create(c.topology, grid, {
-      segmentSteps: c.segmentSteps === 'auto' ? autoSegmentSteps({ ...grid, channels: c.topology.channels }, c.maxSteps) : c.segmentSteps,
+      segmentSteps: c.segmentSteps === 'auto' ? autoSegmentSteps(c.topology, grid, c.maxSteps) : c.segmentSteps,
       qat: c.qat,
       device: options.device,
       threads: options.threads,
