@@ -14,6 +14,8 @@ export interface PlayServerOptions {
   /** The model's bytes, fetched per request. */
   model: () => Promise<Uint8Array>;
   title: string;
+  /** CSS pixels per cell side. */
+  cellSize: number;
 }
 
 const TYPES: Record<string, string> = {
@@ -24,7 +26,7 @@ const TYPES: Record<string, string> = {
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export function playPage(title: string): string {
+export function playPage(title: string, cellSize: number): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -32,14 +34,14 @@ export function playPage(title: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} · nca play</title>
 <style>
-  html, body { margin: 0; height: 100%; background: #111; color: #ddd; font: 14px system-ui, sans-serif; }
+  html, body { margin: 0; height: 100%; background: #fff; color: #555; font: 14px system-ui, sans-serif; }
   nca-player { display: block; width: 100vw; height: 100vh; }
   p { position: fixed; left: 12px; bottom: 8px; margin: 0; opacity: 0.7; pointer-events: none; }
 </style>
 <script src="/player/nca-player.iife.js"></script>
 </head>
 <body>
-<nca-player src="/model.nca" interactive></nca-player>
+<nca-player src="/model.nca" scale="${1 / cellSize}" interactive></nca-player>
 <p>${escapeHtml(title)}: drag to erase, it regrows.</p>
 </body>
 </html>
@@ -62,7 +64,7 @@ export function createPlayServer(options: PlayServerOptions): Server {
     try {
       const path = new URL(request.url ?? '/', 'http://localhost').pathname;
       if (request.method !== 'GET' && request.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n');
-      if (path === '/' || path === '/index.html') return send(200, 'text/html; charset=utf-8', playPage(options.title));
+      if (path === '/' || path === '/index.html') return send(200, 'text/html; charset=utf-8', playPage(options.title, options.cellSize));
       if (path === '/model.nca') return send(200, NCA_MIME, await options.model());
       if (path === '/favicon.ico') return send(204, 'image/x-icon', '');
       const file = path.startsWith('/player/') ? playerFile(options.playerDir, path) : null;

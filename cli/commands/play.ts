@@ -22,6 +22,7 @@ The player is (re)built into dist/player first when it is missing or out of date
 Options:
   --port N            port to listen on (default 8080; 0 = any free port)
   --host ADDRESS      address to listen on (default 127.0.0.1, this machine only)
+  --cell-size N       CSS pixels per cell side (default 4): the grid fills the window
   --player-dir DIR    a player build to serve (default dist/player)
   --config FILE       JSON file with any of these flags
   --json              print {"url": ...} as JSON
@@ -32,6 +33,7 @@ Example:
 const options = {
   port: { type: 'string' },
   host: { type: 'string' },
+  'cell-size': { type: 'string' },
   'player-dir': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -74,6 +76,7 @@ export const play: Command = {
     const path = modelArg(positionals);
     const port = intValue(values, 'port', 8080, 0, 65535);
     const host = stringValue(values, 'host') ?? '127.0.0.1';
+    const cellSize = intValue(values, 'cell-size', 4, 1, 64);
     const { model, kind } = await readModel(path);
     // A .nca is served as it is on disk; a checkpoint is encoded once, at full precision.
     const checkpointBytes = kind === 'nca' ? null : encodeNca(model, { weightDtype: 'float32' });
@@ -81,6 +84,7 @@ export const play: Command = {
       playerDir: await playerDir(stringValue(values, 'player-dir')),
       model: async () => checkpointBytes ?? readInput(path),
       title: model.metadata.title ?? basename(path),
+      cellSize,
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>

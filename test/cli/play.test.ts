@@ -30,7 +30,7 @@ test('nca play serves the page, the player build and the model, prints the URL, 
   try {
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
     const page = await (await fetch(url)).text();
-    assert.match(page, /<nca-player src="\/model\.nca"/);
+    assert.match(page, /<nca-player src="\/model\.nca" scale="0\.25"/);
     const script = page.match(/<script src="([^"]+)"/)![1];
     const player = await fetch(new URL(script, url));
     assert.equal(player.status, 200);
