@@ -11,7 +11,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const out = 'runs/quickstart';
 
 const steps = [
-  ['train', '--target', 'examples/targets/ring.png', '--out', out, '--iterations', '300', '--pool', '64', '--steps', '32-64', '--hidden', '64', '--qat'],
+  ['train', '--target', 'examples/targets/ring.png', '--out', out, '--iterations', '500', '--pool', '64', '--steps', '32-64', '--hidden', '64', '--qat'],
   ['export', out, '--out', `${out}/ring.nca`, '--dtype', 'int8', '--fidelity-size', '64x64'],
   ['render', `${out}/ring.nca`, '--gif', `${out}/ring.gif`, '--size', '48x48', '--scale', '3', '--frames', '60', '--steps-per-frame', '2', '--fps', '15'],
 ];
