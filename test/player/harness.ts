@@ -73,7 +73,7 @@ export async function startHarness({ hardware = false } = {}): Promise<Harness> 
     ['/poster.png', { body: POSTER_PNG, type: 'image/png' }],
   ]);
   const server: Server = createServer((request, response) => {
-    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
     let route = routes.get(path);
     const folder = Object.keys(folders).find((prefix) => path.startsWith(prefix));
     if (!route && folder) route = file(join(folders[folder], normalize(path.slice(folder.length))));
