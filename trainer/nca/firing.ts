@@ -1,8 +1,10 @@
 /**
- * 0/1 update masks -> the index list the step graph takes (see step-graph.ts).
+ * 0/1 update masks -> the index lists the step graph takes (see step-graph.ts).
  * The list length K is rounded up to a bucket, so a handful of compiled graph
  * sizes serve every mask.
  */
+import type { Padding } from '../../formats/model.ts';
+import type { BatchShape } from './layout.ts';
 
 export interface FiringCells {
   /** Padded length of `cells`. */
@@ -26,4 +28,40 @@ export function firingCells(mask: Float32Array): FiringCells {
   let k = 0;
   for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) cells[k++] = i;
   return { capacity, count, cells };
+}
+
+/**
+ * The 3x3 neighbourhoods of the firing cells, [K * 9]: for cell k, the indices
+ * (into the B*H*W cells) of its neighbours in kernel order (row by row, top
+ * left first). Outside a zero-padded grid they point at B*H*W, a zero row.
+ * Padding entries (the scratch row) read cell 0: their update is dropped
+ * forward and their gradient is zero backward.
+ */
+export function neighbourhoods(f: FiringCells, shape: Omit<BatchShape, 'channels'>, padding: Padding): Int32Array {
+  const { height: h, width: w } = shape;
+  const plane = h * w;
+  const outside = shape.batch * plane;
+  const wrap = padding === 'circular';
+  // a neighbour coordinate, or -1 off a zero-padded grid (hoisted out of the tap loop: this runs every step)
+  const near = (v: number, size: number) => (v >= 0 && v < size ? v : wrap ? (v + size) % size : -1);
+  const out = new Int32Array(f.capacity * 9);
+  const rows = [0, 0, 0];
+  const cols = [0, 0, 0];
+  for (let k = 0; k < f.count; k++) {
+    const cell = f.cells[k];
+    const base = cell - (cell % plane);
+    const y = ((cell - base) / w) | 0;
+    const x = cell - base - y * w;
+    for (let d = 0; d < 3; d++) {
+      const yy = near(y + d - 1, h);
+      rows[d] = yy < 0 ? -1 : base + yy * w;
+      cols[d] = near(x + d - 1, w);
+    }
+    for (let t = 0; t < 9; t++) {
+      const row = rows[(t / 3) | 0];
+      const col = cols[t % 3];
+      out[k * 9 + t] = row < 0 || col < 0 ? outside : row + col;
+    }
+  }
+  return out;
 }

@@ -33,3 +33,21 @@ export function takeHwc(batch: Float32Array, s: BatchShape, b: number): Float32A
   }
   return out;
 }
+
+/**
+ * [B, C, H, W] -> cell-major [B * H * W, C], the layout rollouts keep between
+ * steps: a step reads and writes whole cells, so no transposes inside the graphs.
+ */
+export function toCells(batch: Float32Array, s: BatchShape): Float32Array {
+  const out = new Float32Array(batch.length);
+  for (let b = 0; b < s.batch; b++) out.set(takeHwc(batch, s, b), b * s.height * s.width * s.channels);
+  return out;
+}
+
+/** Cell-major [B * H * W, C] -> [B, C, H, W]. */
+export function fromCells(cells: Float32Array, s: BatchShape): Float32Array {
+  const out = new Float32Array(cells.length);
+  const grid = s.height * s.width * s.channels;
+  for (let b = 0; b < s.batch; b++) putHwc(out, s, b, cells.subarray(b * grid, (b + 1) * grid));
+  return out;
+}

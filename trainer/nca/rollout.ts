@@ -21,8 +21,8 @@ import { vjp } from '../autodiff/gradients.ts';
 import { Session, type SessionOptions } from '../engine/session.ts';
 import { applyUpdates, firingFeatures, prepareParams, updateRows } from './step-graph.ts';
 import { fakeQuantParams } from './fake-quant.ts';
-import { firingCells } from './firing.ts';
-import { batchSize, type BatchShape } from './layout.ts';
+import { firingCells, neighbourhoods, type FiringCells } from './firing.ts';
+import { fromCells, toCells, type BatchShape } from './layout.ts';
 
 /** The trained tensors (the source method has no b2). */
 export const WEIGHT_NAMES = ['w1', 'b1', 'w2'] as const;
@@ -40,8 +40,9 @@ export type MaskSource = (step: number) => Float32Array;
 
 export interface Trajectory {
   steps: number;
+  /** [B, C, H, W] */
   final: Float32Array;
-  /** With segmentSteps > 1: the state before step k, for k = 0, n, 2n, ... */
+  /** With segmentSteps > 1: the state before step k, for k = 0, n, 2n, ..., cell-major (layout.ts). */
   checkpoints: Map<number, Float32Array>;
   /** With segmentSteps = 1: every step's firing-cell features. */
   features: Float32Array[];
@@ -67,6 +68,7 @@ export function autoSegmentSteps(topology: Topology, shape: Omit<BatchShape, 'ch
 
 export class NcaRollout {
   private readonly graphs = new Map<string, Promise<Session>>();
+  private readonly cellLists = new WeakMap<Float32Array, FiringCells & { neighbours: Int32Array }>();
 
   private constructor(
     readonly topology: Topology,
@@ -88,34 +90,34 @@ export class NcaRollout {
   }
 
   async step(state: Float32Array, weights: Weights, mask: Float32Array): Promise<Float32Array> {
-    return (await this.stepWithFeatures(state, weights, mask)).y;
+    return fromCells((await this.stepWithFeatures(toCells(state, this.shape), weights, mask)).y, this.shape);
   }
 
   async forward(state: Float32Array, weights: Weights, masks: MaskSource, steps: number): Promise<Trajectory> {
     const checkpoints = new Map<number, Float32Array>();
     const features: Float32Array[] = [];
-    let x = state;
+    let x = toCells(state, this.shape);
     for (let k = 0; k < steps; k++) {
       if (this.segmentSteps > 1 && k % this.segmentSteps === 0) checkpoints.set(k, x);
       const out = await this.stepWithFeatures(x, weights, masks(k));
       if (this.segmentSteps === 1) features.push(out.features);
       x = out.y;
     }
-    return { steps, final: x, checkpoints, features };
+    return { steps, final: fromCells(x, this.shape), checkpoints, features };
   }
 
   /** dL/d(initial state) and dL/d(weights), given dL/d(final state). */
   async backward(trajectory: Trajectory, weights: Weights, masks: MaskSource, gradFinal: Float32Array): Promise<RolloutGradients> {
     const feeds = this.weightFeeds(weights);
     const sums = Object.fromEntries(WEIGHT_NAMES.map((n) => [n, new Float64Array(feeds[n].length)]));
-    let g = gradFinal;
+    let g = toCells(gradFinal, this.shape);
     for (let end = trajectory.steps; end > 0; ) {
       const start = end - 1 - ((end - 1) % this.segmentSteps);
       const features = this.segmentSteps === 1 ? [trajectory.features[start]] : await this.replay(trajectory.checkpoints.get(start)!, start, end, weights, masks);
       for (let k = end - 1; k >= start; k--) {
-        const f = firingCells(masks(k));
+        const f = this.firing(masks(k));
         const session = await this.session(f.capacity, true);
-        const out = await session.run({ features: features[k - start], cells: f.cells, gy: g, ...feeds });
+        const out = await session.run({ features: features[k - start], cells: f.cells, neighbours: f.neighbours, gy: g, ...feeds });
         g = out.gx as Float32Array;
         for (const n of WEIGHT_NAMES) {
           const d = out[`d_${n}`] as Float32Array;
@@ -126,7 +128,7 @@ export class NcaRollout {
       end = start;
     }
     const grads = Object.fromEntries(Object.entries(sums).map(([n, s]) => [n, Float32Array.from(s)])) as unknown as Weights;
-    return { state: g, weights: grads };
+    return { state: fromCells(g, this.shape), weights: grads };
   }
 
   /** The features of steps [start, end), replayed from the state before `start`. */
@@ -142,10 +144,21 @@ export class NcaRollout {
   }
 
   private async stepWithFeatures(state: Float32Array, weights: Weights, mask: Float32Array) {
-    const f = firingCells(mask);
+    const f = this.firing(mask);
     const session = await this.session(f.capacity, false);
-    const out = await session.run({ x: state, cells: f.cells, ...this.weightFeeds(weights) });
+    const out = await session.run({ x: state, cells: f.cells, neighbours: f.neighbours, ...this.weightFeeds(weights) });
     return { y: out.y as Float32Array, features: out.features as Float32Array };
+  }
+
+  /** A step's cell lists, kept as long as its mask is (a MaskSource returns the same array forward and backward). */
+  private firing(mask: Float32Array): FiringCells & { neighbours: Int32Array } {
+    let f = this.cellLists.get(mask);
+    if (!f) {
+      const cells = firingCells(mask);
+      f = { ...cells, neighbours: neighbourhoods(cells, this.shape, this.topology.padding) };
+      this.cellLists.set(mask, f);
+    }
+    return f;
   }
 
   private session(capacity: number, withGradient: boolean): Promise<Session> {
@@ -178,16 +191,17 @@ export class NcaRollout {
  * The step (outputs y and the firing cells' features), or (withGradient) its
  * VJP: gx and d_<weight> from gy and the stored features.
  */
-function stepGraph(topology: Topology, s: BatchShape, qat: boolean, capacity: number, withGradient: boolean): Graph {
+export function stepGraph(topology: Topology, s: BatchShape, qat: boolean, capacity: number, withGradient: boolean): Graph {
   const g = new Graph(withGradient ? 'nca_step_vjp' : 'nca_step');
-  const stateShape = [s.batch, s.channels, s.height, s.width];
+  const stateShape = [s.batch * s.height * s.width, s.channels];
   const cells = g.input('cells', [capacity], 'int32');
+  const neighbours = g.input('neighbours', [capacity * 9], 'int32');
   const shapes = weightShapes(topology);
   const params = Object.fromEntries(WEIGHT_NAMES.map((n) => [n, g.input(n, shapes[n])])) as Record<WeightName, Value>;
   const prepared = prepareParams(qat ? fakeQuantParams(params) : params);
   if (!withGradient) {
     const x = g.input('x', stateShape);
-    const features = firingFeatures(x, cells, topology);
+    const features = firingFeatures(x, neighbours, topology);
     g.output(applyUpdates(x, cells, updateRows(features, prepared)), 'y');
     g.output(features, 'features');
     return g;
@@ -200,7 +214,7 @@ function stepGraph(topology: Topology, s: BatchShape, qat: boolean, capacity: nu
   const [dFeatures, ...dWeights] = vjp([applyUpdates(x0, cells, updateRows(features, prepared))], [gy], [features, ...WEIGHT_NAMES.map((n) => params[n])]);
   // perception is linear: its VJP needs no forward values
   const x1 = standIn();
-  const [dPerception] = vjp([firingFeatures(x1, cells, topology)], [dFeatures], [x1]);
+  const [dPerception] = vjp([firingFeatures(x1, neighbours, topology)], [dFeatures], [x1]);
   g.output(add(gy, dPerception), 'gx');
   WEIGHT_NAMES.forEach((n, i) => g.output(dWeights[i], `d_${n}`));
   return g;
