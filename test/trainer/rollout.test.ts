@@ -166,3 +166,19 @@ test('QAT gradients go straight through: they equal the plain gradients at the q
   }
   assert.ok(maxDiff(qat.state, plain.state) < 1e-4 * Math.max(...plain.state.map(Math.abs)));
 });
+
+test('zero padding: forward steps match the reference core (neighbours off the grid read a zero row)', async () => {
+  const zeros = defaultTopology({ hidden: 16, padding: 'zeros' });
+  const weights = randomWeights(6);
+  const m: NcaModel = { topology: zeros, weights, seed: { kind: 'noise' }, metadata: {} };
+  const x0 = new Float32Array(shape.batch * shape.channels * grid.width * grid.height);
+  seeds.forEach((s, b) => putHwc(x0, shape, b, createState(m, grid, s)));
+  const rollout = await NcaRollout.create(zeros, shape, { threads: 1 });
+  const traj = await rollout.forward(x0, weights, batchMasks(zeros, grid, seeds), 3);
+  seeds.forEach((s, b) => {
+    let ref = createState(m, grid, s);
+    for (let k = 0; k < 3; k++) ref = step(m, ref, grid, standardMask(zeros, grid, s, k));
+    assert.ok(maxDiff(takeHwc(traj.final, shape, b), ref) < 1e-4, `slot ${b} differs`);
+  });
+  await rollout.release();
+});

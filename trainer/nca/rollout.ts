@@ -11,7 +11,9 @@
  *
  * The forward pass keeps every step's features when they fit (segmentSteps 1),
  * or the state at the start of every `segmentSteps`-step segment, which the
- * backward pass replays to get the features back. Memory grows with
+ * backward pass replays to get the features back. States travel cell-major
+ * ([B * H * W, C], layout.ts) between steps; forward, step and backward take and
+ * give [B, C, H, W]. Memory grows with
  * (C * F) x steps or C x steps / segmentSteps, never with hidden width x steps.
  */
 import { perceptionSize, weightShapes, type Topology, type Weights } from '../../formats/model.ts';
@@ -191,7 +193,7 @@ export class NcaRollout {
  * The step (outputs y and the firing cells' features), or (withGradient) its
  * VJP: gx and d_<weight> from gy and the stored features.
  */
-export function stepGraph(topology: Topology, s: BatchShape, qat: boolean, capacity: number, withGradient: boolean): Graph {
+function stepGraph(topology: Topology, s: BatchShape, qat: boolean, capacity: number, withGradient: boolean): Graph {
   const g = new Graph(withGradient ? 'nca_step_vjp' : 'nca_step');
   const stateShape = [s.batch * s.height * s.width, s.channels];
   const cells = g.input('cells', [capacity], 'int32');

@@ -85,7 +85,8 @@ export function neighbourhoodKernel(topology: Topology): Float32Array {
  * that computes every cell and needs a [B, C * F, H * W] -> [B * H * W, C * F]
  * transpose before the gather; backward, its VJP is a scatter of [K, C * F],
  * that transpose's inverse and a second Conv, where this one's is a GEMM and a
- * scatter-add of [K * 9, C] rows (measured: step VJP 25 % faster).
+ * scatter-add of [K * 9, C] rows (measured: backward 2.6-2.8 s -> 2.3-2.4 s per
+ * bench iteration, forward about the same).
  */
 export function firingFeatures(x: Value, neighbours: Value, topology: Topology): Value {
   const g = x.graph;
