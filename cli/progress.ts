@@ -28,6 +28,17 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
+/** 1500 -> "1.5 kB" (SI units, as download tools show sizes). */
+export function formatBytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB'];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return `${i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
+}
+
 export class Progress {
   private done = 0;
   private readonly started = performance.now();

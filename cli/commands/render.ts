@@ -9,7 +9,7 @@ import type { FrameSink, VideoSpec } from '../../exporter/output/sink.ts';
 import { parseFlagsWithConfig } from '../config.ts';
 import { modelArg, readModel } from '../model.ts';
 import { checkOutputFile, prepareOutputFolder, writing } from '../outputs.ts';
-import { Progress } from '../progress.ts';
+import { formatBytes, Progress } from '../progress.ts';
 import { choiceValue, colorValue, intValue, sizeValue, stringValue } from '../values.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import type { Command } from '../command.ts';
@@ -160,7 +160,3 @@ export const render: Command = {
     return EXIT.ok;
   },
 };
-
-function formatBytes(n: number): string {
-  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
-}

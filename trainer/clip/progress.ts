@@ -1,4 +1,4 @@
-import { formatDuration } from '../../cli/progress.ts';
+import { formatBytes, formatDuration } from '../../cli/progress.ts';
 
 /**
  * A byte-count progress bar on stderr: size, speed and ETA. On a terminal it
@@ -53,14 +53,4 @@ export function formatProgress(label: string, done: number, total: number | null
     `${label}  ${String(Math.floor(fraction * 100)).padStart(3)}% [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ` +
     `${formatBytes(done)} / ${formatBytes(total)}  ${speed}  ETA ${eta}`
   );
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB'];
-  let i = 0;
-  while (n >= 1000 && i < units.length - 1) {
-    n /= 1000;
-    i++;
-  }
-  return `${i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
 }
