@@ -94,6 +94,12 @@ export class Session {
     return out;
   }
 
+  /** Like `run`, with the outputs in graph order (for outputs left with their node's name). */
+  async runList(feeds: Record<string, TensorData>): Promise<TensorData[]> {
+    const out = await this.run(feeds);
+    return this.outputNames.map((name) => out[name]);
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }
