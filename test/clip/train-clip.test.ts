@@ -47,9 +47,13 @@ test('an interrupted CLIP run resumes from its checkpoint alone and ends bit-ide
   assert.equal(runNca(args(reference)).code, 0);
   const dir = join(work, 'interrupted');
   const child = spawn(process.execPath, [join(repoRoot, 'bin/nca.mjs'), ...args(dir)], { cwd: repoRoot, stdio: 'ignore' });
+  // One Ctrl-C only: a second one means "quit at once" (docs/cli.md), and late ones meet the default handler.
   const poll = setInterval(() => {
     const log = join(dir, 'log.jsonl');
-    if (existsSync(log) && readFileSync(log, 'utf8').trim().split('\n').length >= 3) child.kill('SIGINT');
+    if (existsSync(log) && readFileSync(log, 'utf8').trim().split('\n').length >= 3) {
+      clearInterval(poll);
+      child.kill('SIGINT');
+    }
   }, 10);
   const code = await new Promise((resolve) => child.on('close', resolve));
   clearInterval(poll);
