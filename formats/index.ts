@@ -3,4 +3,4 @@ export * from './model.ts';
 export * from './errors.ts';
 export * from './random.ts';
 export { decodeNca, encodeNca, NCA_MIME, type DecodedNca, type EncodeOptions, type NcaFileInfo } from './nca-file.ts';
-export { createState, step, standardMask, toRgba, ReferenceNca, type Grid, type UpdateMask } from './reference-core.ts';
+export { aliveCells, createState, step, standardMask, toColours, toRgba, ReferenceNca, type Grid, type UpdateMask } from './reference-core.ts';

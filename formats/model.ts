@@ -26,6 +26,16 @@ export interface ColorMapping {
   count: 3 | 4;
   /** Added before display: colour = clamp(x[offset + i] + bias, 0, 1). The source method uses 0.5. */
   bias: number;
+  /** v1.1, RGBA only: added to the alpha channel instead of `bias`. Living models use 0, so an empty (zero) cell is transparent. */
+  alphaBias?: number;
+  /** v1.1, RGBA only: the colour channels hold colour x alpha (Growing NCA), shown as premultiplied colour. */
+  premultiplied?: boolean;
+}
+
+/** v1.1 alive masking (Growing NCA): a cell lives while the largest `channel` value in its 3x3 neighbourhood exceeds `threshold`. */
+export interface AliveMasking {
+  channel: number;
+  threshold: number;
 }
 
 export interface Topology {
@@ -38,6 +48,10 @@ export interface Topology {
   /** Probability that a cell applies its update on a given step. */
   fireRate: number;
   color: ColorMapping;
+  /** v1.1: after each step, cells not alive both before and after the update are zeroed (SPEC.md §6). */
+  alive?: AliveMasking;
+  /** v1.1: after each step, every state value is clamped to [-clamp, clamp] (Self-Organising Textures). */
+  clamp?: number;
 }
 
 /** How the initial state is made. */
@@ -99,6 +113,16 @@ export function defaultTopology(overrides: Partial<Topology> = {}): Topology {
     color: { offset: 0, count: 3, bias: 0.5 },
     ...overrides,
   };
+}
+
+/** The alpha channel's display bias: `alphaBias` where set, else `bias` (the v1.0 meaning). */
+export function alphaBias(c: ColorMapping): number {
+  return c.alphaBias ?? c.bias;
+}
+
+/** True when the topology uses a field that a v1.0 reader would ignore: such a file is written as v1.1. */
+export function needsMinor1(t: Topology): boolean {
+  return t.alive !== undefined || t.clamp !== undefined || t.color.alphaBias !== undefined || t.color.premultiplied !== undefined;
 }
 
 /** Number of perception features per cell: channels x filters. */

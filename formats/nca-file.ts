@@ -9,11 +9,12 @@ import { crc32 } from './crc32.ts';
 import { fail, NcaFormatError } from './errors.ts';
 import { validateHead, validateMetadata, type HeadJson } from './validate.ts';
 import { decodeTensor, elementCount, encodeTensor, encodedLength, type TensorEntry } from './tensor-codec.ts';
-import { weightShapes, type Metadata, type NcaModel, type WeightDtype, type Weights } from './model.ts';
+import { needsMinor1, weightShapes, type Metadata, type NcaModel, type WeightDtype, type Weights } from './model.ts';
 
 export const SIGNATURE = [0x89, 0x4e, 0x43, 0x41, 0x0d, 0x0a, 0x1a, 0x0a]; // \x89 N C A \r \n \x1a \n
 export const VERSION_MAJOR = 1;
-export const VERSION_MINOR = 0;
+/** The newest minor version this codec reads; it writes 1.0 unless the model uses a v1.1 field (needsMinor1). */
+export const VERSION_MINOR = 1;
 export const HEADER_BYTES = 16;
 export const CHUNK_HEADER_BYTES = 8;
 export const TRAILER_BYTES = 4;
@@ -90,18 +91,18 @@ export function encodeNca(model: NcaModel, options: EncodeOptions = {}): Uint8Ar
     ['DATA', data],
   ];
   if (Object.keys(model.metadata).length > 0) chunks.push(['meta', encoder.encode(JSON.stringify(model.metadata))]);
-  return assemble(chunks);
+  return assemble(chunks, needsMinor1(model.topology) ? 1 : 0);
 }
 
 /** Header + chunks + CRC trailer. Exported so that tests can build deliberately odd files. */
-export function assemble(chunks: [string, Uint8Array][]): Uint8Array {
+export function assemble(chunks: [string, Uint8Array][], minor = 0): Uint8Array {
   let total = HEADER_BYTES + TRAILER_BYTES;
   for (const [, payload] of chunks) total += CHUNK_HEADER_BYTES + align4(payload.length);
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   out.set(SIGNATURE, 0);
   view.setUint16(8, VERSION_MAJOR, true);
-  view.setUint16(10, VERSION_MINOR, true);
+  view.setUint16(10, minor, true);
   view.setUint32(12, total, true);
   let p = HEADER_BYTES;
   for (const [type, payload] of chunks) {
@@ -133,8 +134,9 @@ function decodeUnchecked(bytes: Uint8Array): DecodedNca {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const major = view.getUint16(8, true);
   const minor = view.getUint16(10, true);
-  if (major !== VERSION_MAJOR) {
-    fail('unsupported-version', `format version ${major}.${minor} is not supported (this reader supports ${VERSION_MAJOR}.x)`);
+  if (major !== VERSION_MAJOR || minor > VERSION_MINOR) {
+    // A newer minor version may change how the model runs (v1.1 added alive masking), so it is not guessed at.
+    fail('unsupported-version', `format version ${major}.${minor} is not supported (this reader supports ${VERSION_MAJOR}.0 to ${VERSION_MAJOR}.${VERSION_MINOR}; update the player)`);
   }
   const declared = view.getUint32(12, true);
   if (declared > bytes.length) fail('truncated', `file is truncated: ${bytes.length} of ${declared} bytes`);

@@ -4,7 +4,7 @@
  *
  * State layout: Float32Array [height][width][channels] (cell-major, like an RGBA texture).
  */
-import { FILTER_KERNELS, perceptionSize, type NcaModel, type Topology } from './model.ts';
+import { alphaBias, FILTER_KERNELS, perceptionSize, type NcaModel, type Topology } from './model.ts';
 import { cellNormal, fires } from './random.ts';
 
 export interface Grid {
@@ -105,7 +105,39 @@ export function standardMask(topology: Topology, grid: Grid, seed: number, step:
   return mask;
 }
 
-/** One synchronous step: every cell perceives the old state; firing cells add their update. */
+/**
+ * v1.1 alive masking: 1 where the largest value of channel `alive.channel` in
+ * the cell's 3x3 neighbourhood exceeds the threshold. Past the edge, `circular`
+ * wraps and `zeros` reads 0 (the threshold is >= 0, so such a cell never counts).
+ */
+export function aliveCells(topology: Topology, state: Float32Array, grid: Grid): Uint8Array {
+  const { channels, alive, padding } = topology;
+  if (!alive) throw new Error('aliveCells: the topology has no alive masking');
+  const { width, height } = grid;
+  const out = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let max = -Infinity;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          let nx = x + dx;
+          let ny = y + dy;
+          if (padding === 'circular') (nx = (nx + width) % width), (ny = (ny + height) % height);
+          const v = nx < 0 || ny < 0 || nx >= width || ny >= height ? 0 : state[(ny * width + nx) * channels + alive.channel];
+          if (v > max) max = v;
+        }
+      }
+      out[y * width + x] = max > alive.threshold ? 1 : 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * One synchronous step (SPEC.md §6): every cell perceives the old state; firing
+ * cells add their update; then alive masking and the state clamp, where the
+ * topology has them.
+ */
 export function step(model: NcaModel, state: Float32Array, grid: Grid, mask: UpdateMask): Float32Array {
   const { topology } = model;
   const { channels, hidden: hiddenSize } = topology;
@@ -122,6 +154,13 @@ export function step(model: NcaModel, state: Float32Array, grid: Grid, mask: Upd
       for (let c = 0; c < channels; c++) next[base + c] += delta[c];
     }
   }
+  if (topology.alive) {
+    const before = aliveCells(topology, state, grid);
+    const after = aliveCells(topology, next, grid);
+    for (let i = 0; i < before.length; i++) if (!(before[i] && after[i])) next.fill(0, i * channels, (i + 1) * channels);
+  }
+  const q = topology.clamp;
+  if (q !== undefined) for (let i = 0; i < next.length; i++) next[i] = Math.min(q, Math.max(-q, next[i]));
   return next;
 }
 
@@ -150,15 +189,34 @@ export class ReferenceNca {
   }
 }
 
-/** Colour of every cell as RGBA8: clamp(x[offset + i] + bias, 0, 1); alpha 1 for RGB models. */
-export function toRgba(topology: Topology, state: Float32Array, grid: Grid): Uint8ClampedArray {
+/**
+ * The displayed colour of one cell (SPEC.md §6) into out[at..at+3], straight
+ * (not premultiplied): alpha = clamp(x[offset + 3] + alphaBias, 0, 1), or 1 for
+ * RGB models; colour = clamp(x[offset + i] + bias, 0, 1), or, for a
+ * premultiplied model, clamp(x[offset + i] + bias, 0, alpha) / alpha (0 where alpha is 0).
+ */
+function cellColour(topology: Topology, state: Float32Array, cell: number, out: Float32Array, at: number): void {
   const { channels, color } = topology;
-  const out = new Uint8ClampedArray(grid.width * grid.height * 4);
-  for (let i = 0; i < grid.width * grid.height; i++) {
-    for (let k = 0; k < 4; k++) {
-      const v = k < color.count ? state[i * channels + color.offset + k] + color.bias : 1;
-      out[i * 4 + k] = Math.round(Math.min(1, Math.max(0, v)) * 255);
-    }
+  const base = cell * channels + color.offset;
+  const a = color.count === 4 ? Math.min(1, Math.max(0, state[base + 3] + alphaBias(color))) : 1;
+  for (let k = 0; k < 3; k++) {
+    const v = state[base + k] + color.bias;
+    out[at + k] = color.premultiplied ? (a > 0 ? Math.min(a, Math.max(0, v)) / a : 0) : Math.min(1, Math.max(0, v));
   }
+  out[at + 3] = a;
+}
+
+/** Colour of every cell as straight RGBA floats in [0, 1]. */
+export function toColours(topology: Topology, state: Float32Array, grid: Grid): Float32Array {
+  const out = new Float32Array(grid.width * grid.height * 4);
+  for (let i = 0; i < grid.width * grid.height; i++) cellColour(topology, state, i, out, i * 4);
+  return out;
+}
+
+/** Colour of every cell as straight RGBA8, e.g. for PNG files; alpha 255 for RGB models. */
+export function toRgba(topology: Topology, state: Float32Array, grid: Grid): Uint8ClampedArray {
+  const colours = toColours(topology, state, grid);
+  const out = new Uint8ClampedArray(colours.length);
+  for (let i = 0; i < colours.length; i++) out[i] = Math.round(colours[i] * 255);
   return out;
 }

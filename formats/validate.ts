@@ -66,7 +66,27 @@ export function validateTopology(v: unknown): Topology {
   const count = int(c.count, 'topology.color.count', 'bad-topology', 3, 4) as 3 | 4;
   const offset = int(c.offset, 'topology.color.offset', 'bad-topology', 0, channels - count);
   const bias = finite(c.bias, 'topology.color.bias', 'bad-topology');
-  return { channels, hidden, filters, padding, activation, fireRate, color: { offset, count, bias } };
+  const color: Topology['color'] = { offset, count, bias };
+  if (c.alphaBias !== undefined) color.alphaBias = finite(c.alphaBias, 'topology.color.alphaBias', 'bad-topology');
+  if (c.premultiplied !== undefined) {
+    if (typeof c.premultiplied !== 'boolean') fail('bad-topology', 'topology.color.premultiplied must be true or false');
+    color.premultiplied = c.premultiplied;
+  }
+  if (count !== 4 && (color.alphaBias !== undefined || color.premultiplied)) fail('bad-topology', 'topology.color.alphaBias and premultiplied need color.count 4');
+  const topology: Topology = { channels, hidden, filters, padding, activation, fireRate, color };
+  if (o.alive !== undefined) {
+    const a = object(o.alive, 'topology.alive', 'bad-topology');
+    const channel = int(a.channel, 'topology.alive.channel', 'bad-topology', 0, channels - 1);
+    const threshold = finite(a.threshold, 'topology.alive.threshold', 'bad-topology');
+    if (threshold < 0) fail('bad-topology', 'topology.alive.threshold must be >= 0');
+    topology.alive = { channel, threshold };
+  }
+  if (o.clamp !== undefined) {
+    const clamp = finite(o.clamp, 'topology.clamp', 'bad-topology');
+    if (clamp <= 0) fail('bad-topology', 'topology.clamp must be > 0');
+    topology.clamp = clamp;
+  }
+  return topology;
 }
 
 function validateTensors(v: unknown, topology: Topology, seed: HeadSeed): TensorEntry[] {

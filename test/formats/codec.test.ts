@@ -4,7 +4,7 @@ import { decodeNca, encodeNca, NcaFormatError, type WeightDtype } from '../../fo
 import { assemble } from '../../formats/nca-file.ts';
 import { crc32 } from '../../formats/crc32.ts';
 import { fromFloat16Bits, toFloat16Bits } from '../../formats/float16.ts';
-import { maxAbsDiff, randomModel } from '../helpers/models.ts';
+import { livingTopology, maxAbsDiff, randomModel } from '../helpers/models.ts';
 
 // Worst-case error per encoding, relative to the largest |weight| of a row.
 const tolerance: Record<WeightDtype, number> = { float32: 0, float16: 1 / 1024, int8: 0.5 / 127 };
@@ -94,14 +94,41 @@ test('unknown optional chunks are skipped', () => {
   );
 });
 
-test('a minor version bump is still read', () => {
+function withMinor(minor: number): Uint8Array {
   const bytes = withChunks((c) => c);
-  bytes[10] = 7;
+  bytes[10] = minor;
   const view = new DataView(bytes.buffer);
   view.setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
-  assert.equal(decodeNca(bytes).file.version, '1.7');
+  return bytes;
+}
+
+test('minor versions up to 1.1 are read; a newer minor is refused (it may change how the model runs)', () => {
+  assert.equal(decodeNca(withMinor(1)).file.version, '1.1');
+  assert.throws(() => decodeNca(withMinor(7)), (e: unknown) => e instanceof NcaFormatError && e.code === 'unsupported-version' && /1\.7/.test(e.message));
 });
 
 test('CRC-32 check value from SPEC.md §1', () => {
   assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
+});
+
+test('v1.1 fields round-trip and make the file 1.1; a model without them stays 1.0', () => {
+  const living = randomModel({ topology: livingTopology(), recipe: 'cell' });
+  const decoded = decodeNca(encodeNca(living));
+  assert.equal(decoded.file.version, '1.1');
+  assert.deepEqual(decoded.model.topology, living.topology);
+  assert.equal(decodeNca(encodeNca(randomModel())).file.version, '1.0');
+});
+
+test('bad v1.1 fields are refused with bad-topology', () => {
+  const bad: [string, Record<string, unknown>][] = [
+    ['alive.channel', { alive: { channel: 12, threshold: 0.1 } }],
+    ['alive.threshold', { alive: { channel: 3, threshold: -1 } }],
+    ['clamp', { clamp: 0 }],
+    ['premultiplied', { color: { offset: 0, count: 4, bias: 0, premultiplied: 'yes' } }],
+    ['need color.count 4', { color: { offset: 0, count: 3, bias: 0, alphaBias: 0 } }],
+  ];
+  for (const [what, fields] of bad) {
+    const model = randomModel({ topology: fields as never });
+    assert.throws(() => encodeNca(model), (e: unknown) => e instanceof NcaFormatError && e.code === 'bad-topology' && e.message.includes(what.split(' ').at(-1)!.split('.')[0]), what);
+  }
 });

@@ -1,18 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createState, defaultTopology, ReferenceNca, standardMask, step, type NcaModel } from '../../formats/index.ts';
+import { createState, defaultTopology, ReferenceNca, standardMask, step, type NcaModel, type Topology } from '../../formats/index.ts';
 import { maxAbsDiff, randomModel } from '../helpers/models.ts';
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/core-steps.json', import.meta.url), 'utf8'));
+const readFixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));
+const fixture = readFixture('core-steps.json');
 const floats = (b64: string) => {
   const buf = Buffer.from(b64, 'base64');
   return new Float32Array(new Uint8Array(buf).buffer);
 };
 
-test('reference core matches the PyTorch source formula to 1e-5 (tools/make_core_fixture.py)', () => {
+function checkFixture(fixture: any, topology: Topology): void {
   const model: NcaModel = {
-    topology: defaultTopology({ channels: fixture.channels, hidden: fixture.hidden }),
+    topology,
     weights: { w1: floats(fixture.w1), b1: floats(fixture.b1), w2: floats(fixture.w2) },
     seed: { kind: 'noise' },
     metadata: {},
@@ -26,6 +27,24 @@ test('reference core matches the PyTorch source formula to 1e-5 (tools/make_core
     assert.ok(err < 1e-5, `step ${s + 1}: max error ${err}`);
     assert.ok(maxAbsDiff(expected, floats(fixture.states[s])) > 1e-2, 'the fixture really changes per step');
   }
+}
+
+test('reference core matches the PyTorch source formula to 1e-5 (tools/make_core_fixture.py)', () => {
+  checkFixture(fixture, defaultTopology({ channels: fixture.channels, hidden: fixture.hidden }));
+});
+
+test('reference core matches a PyTorch Growing-NCA formulation with alive masking and clamp (v1.1)', () => {
+  const living = readFixture('core-steps-living.json');
+  const topology = defaultTopology({ channels: living.channels, hidden: living.hidden, padding: 'zeros', alive: living.alive, clamp: living.clamp });
+  checkFixture(living, topology);
+  // the fixture exercises both rules: some cells are dead (all zero) and some values sit on the clamp
+  const last = floats(living.states.at(-1));
+  let dead = 0;
+  for (let i = 0; i < last.length; i += living.channels) if (last.subarray(i, i + living.channels).every((v) => v === 0)) dead++;
+  assert.ok(dead > 10 && dead < last.length / living.channels - 10, `dead cells: ${dead}`);
+  assert.ok(last.some((v) => Math.abs(v) === Math.fround(living.clamp)), 'some values are clamped');
+  // without the v1.1 rules the same steps give a different state
+  assert.throws(() => checkFixture(living, defaultTopology({ channels: living.channels, hidden: living.hidden, padding: 'zeros' })));
 });
 
 test('noise seed: per-cell min-max normalised to [0, 1], reproducible per seed', () => {

@@ -33,6 +33,17 @@ export function randomModel(options: { seed?: number; topology?: Partial<Topolog
   };
 }
 
+/** A Growing-NCA style topology that uses every v1.1 field (alive masking, clamp, transparent premultiplied RGBA). */
+export function livingTopology(overrides: Partial<Topology> = {}): Partial<Topology> {
+  return {
+    padding: 'zeros',
+    color: { offset: 0, count: 4, bias: 0, alphaBias: 0, premultiplied: true },
+    alive: { channel: 3, threshold: 0.1 },
+    clamp: 2,
+    ...overrides,
+  };
+}
+
 /** Largest absolute difference between two arrays of equal length. */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
