@@ -1,6 +1,6 @@
 // The ORT rollout against the reference core, and its backward pass against finite differences.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { defaultTopology, weightShapes, type NcaModel, type Weights } from '../../formats/model.ts';
 import { Rng } from '../../formats/random.ts';
 import { createState, step, standardMask } from '../../formats/reference-core.ts';
@@ -115,7 +115,7 @@ test('backward matches central differences along random directions, for any chec
   for (const segmentSteps of [1, 2, 16]) {
     const rollout = await NcaRollout.create(topology, shape, { threads: 1, segmentSteps });
     const traj = await rollout.forward(x0, weights, masks, steps);
-    if (segmentSteps === 1) assert.equal(traj.features.length, steps);
+    if (segmentSteps === 1) assert.equal(traj.records.length, steps);
     else assert.equal(traj.checkpoints.size, Math.ceil(steps / segmentSteps));
     results.push({ rollout, grads: await rollout.backward(traj, weights, masks, r) });
   }
@@ -181,4 +181,67 @@ test('zero padding: forward steps match the reference core (neighbours off the g
     assert.ok(maxDiff(takeHwc(traj.final, shape, b), ref) < 1e-4, `slot ${b} differs`);
   });
   await rollout.release();
+});
+
+describe('v1.1 alive masking and clamp', () => {
+  const living = defaultTopology({ hidden: 16, padding: 'zeros', alive: { channel: 3, threshold: 0.1 }, clamp: 0.3 });
+  const wide = { width: 12, height: 9 };
+  const livingShape: BatchShape = { ...shape, ...wide };
+  const livingModel = (weights: Weights): NcaModel => ({ topology: living, weights, seed: { kind: 'noise' }, metadata: {} });
+  /** A blob in the left part of each grid, empty elsewhere, so cells are born, live and die. */
+  const blobs = (): Float32Array => {
+    const rng = new Rng(9);
+    const x = new Float32Array(2 * 12 * wide.width * wide.height);
+    seeds.forEach((_, b) => {
+      const hwc = new Float32Array(wide.width * wide.height * 12);
+      for (let y = 2; y < 7; y++) for (let xx = 2; xx < 6; xx++) for (let c = 0; c < 12; c++) hwc[(y * wide.width + xx) * 12 + c] = c === 3 ? 0.2 + 0.1 * rng.next() : 0.3 * rng.normal();
+      putHwc(x, livingShape, b, hwc);
+    });
+    return x;
+  };
+
+  test('forward steps match the reference core, with dead cells and clamped values', async () => {
+    const weights = randomWeights(7, 0.2);
+    const rollout = await NcaRollout.create(living, livingShape, { threads: 1 });
+    const x0 = blobs();
+    const traj = await rollout.forward(x0, weights, batchMasks(living, wide, seeds), 6);
+    seeds.forEach((s, b) => {
+      let ref = takeHwc(x0, livingShape, b);
+      for (let k = 0; k < 6; k++) ref = step(livingModel(weights), ref, wide, standardMask(living, wide, s, k));
+      const got = takeHwc(traj.final, livingShape, b);
+      assert.ok(maxDiff(got, ref) < 1e-4, `slot ${b} differs by ${maxDiff(got, ref)}`);
+      assert.ok(got.some((v) => Math.abs(v) === Math.fround(0.3)), 'some values sit on the clamp');
+      let dead = 0;
+      for (let i = 0; i < got.length; i += 12) if (got.subarray(i, i + 12).every((v) => v === 0)) dead++;
+      assert.ok(dead > 0 && dead < wide.width * wide.height, `dead cells: ${dead}`);
+    });
+    await rollout.release();
+  });
+
+  test('backward matches central differences (alive masking and clamp pass gradients only where they let values through)', async () => {
+    const weights = randomWeights(8, 0.05); // larger weights make float32 rounding dominate the differences
+    const masks = batchMasks(living, wide, seeds);
+    const x0 = blobs();
+    const rng = new Rng(10);
+    const r = Float32Array.from(x0, () => rng.normal());
+    const rollout = await NcaRollout.create(living, livingShape, { threads: 1, segmentSteps: 2 });
+    const grads = await rollout.backward(await rollout.forward(x0, weights, masks, 5), weights, masks, r);
+    const loss = async (x: Float32Array, w: Weights) => {
+      const traj = await rollout.forward(x, w, masks, 5);
+      return traj.final.reduce((sum, v, i) => sum + v * r[i], 0);
+    };
+    const eps = 1e-4;
+    for (const [what, a, grad] of [['w1', weights.w1, grads.weights.w1], ['w2', weights.w2, grads.weights.w2], ['state', x0, grads.state]] as const) {
+      const v = Float32Array.from(a, () => rng.normal());
+      const plus = Float32Array.from(a, (x, i) => x + eps * v[i]);
+      const minus = Float32Array.from(a, (x, i) => x - eps * v[i]);
+      const at = (p: Float32Array) => (what === 'state' ? loss(p, weights) : loss(x0, { ...weights, [what]: p }));
+      const numeric = (await at(plus)) - (await at(minus));
+      const analytic = grad!.reduce((sum, g, i) => sum + g * (plus[i] - minus[i]), 0);
+      assert.ok(Math.abs(analytic) > 1e-6, `${what}: the gradient is not trivially zero`);
+      // 5 %: at this size the plain (v1.0) rollout's differences are off by up to 3.5 % too (float32)
+      assert.ok(Math.abs(numeric - analytic) < 5e-2 * Math.abs(analytic), `${what}: analytic ${analytic}, numeric ${numeric}`);
+    }
+    await rollout.release();
+  });
 });

@@ -9,22 +9,24 @@
  *   features instead of the state and recomputes the hidden activations from
  *   them; perception is linear, so its own VJP needs no forward values at all.
  *
- * The forward pass keeps every step's features when they fit (segmentSteps 1),
- * or the state at the start of every `segmentSteps`-step segment, which the
- * backward pass replays to get the features back. States travel cell-major
+ * The forward pass keeps every step's record (features, firing cells and, for
+ * v1.1 models, the alive/clamp factor `pass`, see living.ts) when they fit
+ * (segmentSteps 1), or the state at the start of every `segmentSteps`-step
+ * segment, which the backward pass replays to get the records back. States travel cell-major
  * ([B * H * W, C], layout.ts) between steps; forward, step and backward take and
  * give [B, C, H, W]. Memory grows with
  * (C * F) x steps or C x steps / segmentSteps, never with hidden width x steps.
  */
 import { perceptionSize, weightShapes, type Topology, type Weights } from '../../formats/model.ts';
 import { Graph, type Value } from '../graph/graph.ts';
-import { add, expand } from '../graph/ops.ts';
+import { add, expand, mul } from '../graph/ops.ts';
 import { vjp } from '../autodiff/gradients.ts';
 import { Session, type SessionOptions } from '../engine/session.ts';
 import { applyUpdates, firingFeatures, prepareParams, updateRows } from './step-graph.ts';
 import { fakeQuantParams } from './fake-quant.ts';
 import { firingCells, neighbourhoods, type FiringCells } from './firing.ts';
 import { fromCells, toCells, type BatchShape } from './layout.ts';
+import { aliveRows, hasLivingRules, settle } from './living.ts';
 
 /** The trained tensors (the source method has no b2). */
 export const WEIGHT_NAMES = ['w1', 'b1', 'w2'] as const;
@@ -40,14 +42,24 @@ export interface RolloutOptions extends SessionOptions {
 /** Yields the [B, 1, H, W] 0/1 update mask of a step. */
 export type MaskSource = (step: number) => Float32Array;
 
+/** What the backward pass needs of one step. */
+export interface StepRecord {
+  /** The cells that computed an update: masked, and (alive masking) alive before the step. */
+  firing: FiringCells & { neighbours: Int32Array };
+  /** Their perception features [K, C * F]. */
+  features: Float32Array;
+  /** v1.1 models: d(state after)/d(state before alive masking and clamp), 0 or 1 per value [B * H * W, C]. */
+  pass?: Float32Array;
+}
+
 export interface Trajectory {
   steps: number;
   /** [B, C, H, W] */
   final: Float32Array;
   /** With segmentSteps > 1: the state before step k, for k = 0, n, 2n, ..., cell-major (layout.ts). */
   checkpoints: Map<number, Float32Array>;
-  /** With segmentSteps = 1: every step's firing-cell features. */
-  features: Float32Array[];
+  /** With segmentSteps = 1: every step's record. */
+  records: StepRecord[];
 }
 
 export interface RolloutGradients {
@@ -64,13 +76,15 @@ export const KEEP_ALL_BUDGET = 1 << 30;
  * source method's checkpoint interval). 128x128, batch 4, 95 steps: 600 MB.
  */
 export function autoSegmentSteps(topology: Topology, shape: Omit<BatchShape, 'channels'>, maxSteps: number): number {
-  const firing = shape.batch * shape.height * shape.width * topology.fireRate;
-  return maxSteps * firing * perceptionSize(topology) * 4 <= KEEP_ALL_BUDGET ? 1 : 16;
+  const cells = shape.batch * shape.height * shape.width;
+  const perStep = cells * topology.fireRate * perceptionSize(topology) + (hasLivingRules(topology) ? cells * topology.channels : 0);
+  return maxSteps * perStep * 4 <= KEEP_ALL_BUDGET ? 1 : 16;
 }
 
 export class NcaRollout {
   private readonly graphs = new Map<string, Promise<Session>>();
   private readonly cellLists = new WeakMap<Float32Array, FiringCells & { neighbours: Int32Array }>();
+  private readonly living: boolean;
 
   private constructor(
     readonly topology: Topology,
@@ -78,7 +92,9 @@ export class NcaRollout {
     readonly segmentSteps: number,
     private readonly qat: boolean,
     private readonly sessionOptions: SessionOptions,
-  ) {}
+  ) {
+    this.living = hasLivingRules(topology);
+  }
 
   static async create(topology: Topology, shape: Omit<BatchShape, 'channels'>, options: RolloutOptions = {}): Promise<NcaRollout> {
     const every = options.segmentSteps ?? 16;
@@ -97,15 +113,15 @@ export class NcaRollout {
 
   async forward(state: Float32Array, weights: Weights, masks: MaskSource, steps: number): Promise<Trajectory> {
     const checkpoints = new Map<number, Float32Array>();
-    const features: Float32Array[] = [];
+    const records: StepRecord[] = [];
     let x = toCells(state, this.shape);
     for (let k = 0; k < steps; k++) {
       if (this.segmentSteps > 1 && k % this.segmentSteps === 0) checkpoints.set(k, x);
       const out = await this.stepWithFeatures(x, weights, masks(k));
-      if (this.segmentSteps === 1) features.push(out.features);
+      if (this.segmentSteps === 1) records.push(out.record);
       x = out.y;
     }
-    return { steps, final: fromCells(x, this.shape), checkpoints, features };
+    return { steps, final: fromCells(x, this.shape), checkpoints, records };
   }
 
   /** dL/d(initial state) and dL/d(weights), given dL/d(final state). */
@@ -115,11 +131,11 @@ export class NcaRollout {
     let g = toCells(gradFinal, this.shape);
     for (let end = trajectory.steps; end > 0; ) {
       const start = end - 1 - ((end - 1) % this.segmentSteps);
-      const features = this.segmentSteps === 1 ? [trajectory.features[start]] : await this.replay(trajectory.checkpoints.get(start)!, start, end, weights, masks);
+      const records = this.segmentSteps === 1 ? [trajectory.records[start]] : await this.replay(trajectory.checkpoints.get(start)!, start, end, weights, masks);
       for (let k = end - 1; k >= start; k--) {
-        const f = this.firing(masks(k));
+        const { firing: f, features, pass } = records[k - start];
         const session = await this.session(f.capacity, true);
-        const [gx, ...dWeights] = await session.runList({ features: features[k - start], cells: f.cells, neighbours: f.neighbours, gy: g, ...feeds });
+        const [gx, ...dWeights] = await session.runList({ features, cells: f.cells, neighbours: f.neighbours, gy: g, ...(pass ? { pass } : {}), ...feeds });
         g = gx as Float32Array;
         WEIGHT_NAMES.forEach((n, j) => {
           const d = dWeights[j] as Float32Array;
@@ -133,41 +149,51 @@ export class NcaRollout {
     return { state: fromCells(g, this.shape), weights: grads };
   }
 
-  /** The features of steps [start, end), replayed from the state before `start`. */
-  private async replay(state: Float32Array, start: number, end: number, weights: Weights, masks: MaskSource): Promise<Float32Array[]> {
-    const features: Float32Array[] = [];
+  /** The records of steps [start, end), replayed from the state before `start`. */
+  private async replay(state: Float32Array, start: number, end: number, weights: Weights, masks: MaskSource): Promise<StepRecord[]> {
+    const records: StepRecord[] = [];
     let x = state;
     for (let k = start; k < end; k++) {
       const out = await this.stepWithFeatures(x, weights, masks(k));
-      features.push(out.features);
+      records.push(out.record);
       x = out.y;
     }
-    return features;
+    return records;
   }
 
-  private async stepWithFeatures(state: Float32Array, weights: Weights, mask: Float32Array) {
-    const f = this.firing(mask);
-    const session = await this.session(f.capacity, false);
-    const [y, features] = await session.runList({ x: state, cells: f.cells, neighbours: f.neighbours, ...this.weightFeeds(weights) });
-    return { y: y as Float32Array, features: features as Float32Array };
+  private async stepWithFeatures(state: Float32Array, weights: Weights, mask: Float32Array): Promise<{ y: Float32Array; record: StepRecord }> {
+    // Cells dead before the step are zeroed after it whatever their update: they skip the network.
+    const before = this.living ? aliveRows(state, this.shape, this.topology) : null;
+    const firing = before && this.topology.alive ? this.cellList(mask.map((m, i) => m * before[i])) : this.firing(mask);
+    const session = await this.session(firing.capacity, false);
+    const [y, features] = await session.runList({ x: state, cells: firing.cells, neighbours: firing.neighbours, ...this.weightFeeds(weights) });
+    const record: StepRecord = { firing, features: features as Float32Array };
+    if (!before) return { y: y as Float32Array, record };
+    const settled = settle(y as Float32Array, before, this.shape, this.topology);
+    record.pass = settled.pass;
+    return { y: settled.y, record };
   }
 
   /** A step's cell lists, kept as long as its mask is (a MaskSource returns the same array forward and backward). */
   private firing(mask: Float32Array): FiringCells & { neighbours: Int32Array } {
     let f = this.cellLists.get(mask);
     if (!f) {
-      const cells = firingCells(mask);
-      f = { ...cells, neighbours: neighbourhoods(cells, this.shape, this.topology.padding) };
+      f = this.cellList(mask);
       this.cellLists.set(mask, f);
     }
     return f;
+  }
+
+  private cellList(mask: Float32Array): FiringCells & { neighbours: Int32Array } {
+    const cells = firingCells(mask);
+    return { ...cells, neighbours: neighbourhoods(cells, this.shape, this.topology.padding) };
   }
 
   private session(capacity: number, withGradient: boolean): Promise<Session> {
     const key = `${capacity}/${withGradient}`;
     let s = this.graphs.get(key);
     if (!s) {
-      s = Session.create(stepGraph(this.topology, this.shape, this.qat, capacity, withGradient), this.sessionOptions);
+      s = Session.create(stepGraph(this.topology, this.shape, this.qat, capacity, withGradient, this.living), this.sessionOptions);
       this.graphs.set(key, s);
     }
     return s;
@@ -192,10 +218,11 @@ export class NcaRollout {
 /**
  * The step (outputs y and the firing cells' features), or (withGradient) its
  * VJP: gx and d_<weight> (in WEIGHT_NAMES order) from gy and the stored
- * features. Outputs keep their node names (read in order with `runList`): a
- * renamed output costs an Identity copy, 0.85 ms per step for the features.
+ * features, and for v1.1 models (`living`) the alive/clamp factor `pass`, by
+ * which gy is multiplied first. Outputs keep their node names (read in order
+ * with `runList`): a renamed output costs an Identity copy, 0.85 ms per step for the features.
  */
-function stepGraph(topology: Topology, s: BatchShape, qat: boolean, capacity: number, withGradient: boolean): Graph {
+function stepGraph(topology: Topology, s: BatchShape, qat: boolean, capacity: number, withGradient: boolean, living: boolean): Graph {
   const g = new Graph(withGradient ? 'nca_step_vjp' : 'nca_step');
   const stateShape = [s.batch * s.height * s.width, s.channels];
   const cells = g.input('cells', [capacity], 'int32');
@@ -211,7 +238,7 @@ function stepGraph(topology: Topology, s: BatchShape, qat: boolean, capacity: nu
     return g;
   }
   const features = g.input('features', [capacity, perceptionSize(topology)]);
-  const gy = g.input('gy', stateShape);
+  const gy = living ? mul(g.input('gy', stateShape), g.input('pass', stateShape)) : g.input('gy', stateShape);
   // Stand-ins for the state: only gradients are outputs, so their forward ops are pruned.
   const standIn = () => expand(g.scalar(0), stateShape);
   const x0 = standIn();

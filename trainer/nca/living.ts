@@ -1,0 +1,77 @@
+/**
+ * The `.nca` v1.1 rules that follow the update (SPEC.md §6): alive masking and
+ * the state clamp, on a cell-major batch [B * H * W, C] (layout.ts).
+ *
+ * They run in plain TypeScript between the step graphs: both are cheap
+ * elementwise passes, and the alive mask of the state before a step is needed
+ * on this side anyway, to skip the update of cells that cannot survive it.
+ * Their derivative is a 0/1 factor per value (`pass`), which the step's VJP
+ * graph takes as an input.
+ */
+import type { Topology } from '../../formats/model.ts';
+import type { BatchShape } from './layout.ts';
+
+/** True when a step is followed by alive masking or a clamp. */
+export function hasLivingRules(topology: Topology): boolean {
+  return topology.alive !== undefined || topology.clamp !== undefined;
+}
+
+/**
+ * 1 for each cell whose 3x3 neighbourhood has a value of channel
+ * `alive.channel` above the threshold (the reference core's aliveCells, per
+ * batch slot); all ones without alive masking.
+ */
+export function aliveRows(x: Float32Array, shape: BatchShape, topology: Topology): Uint8Array {
+  const { batch, height: h, width: w, channels } = shape;
+  const out = new Uint8Array(batch * h * w);
+  const alive = topology.alive;
+  if (!alive) return out.fill(1);
+  const wrap = topology.padding === 'circular';
+  const cells = batch * h * w;
+  const v = new Float32Array(cells);
+  for (let i = 0; i < cells; i++) v[i] = x[i * channels + alive.channel];
+  // The 3x3 max as a max along rows, then along columns. Off a zero-padded
+  // grid a neighbour reads 0, which never exceeds the threshold (>= 0).
+  const rows = new Float32Array(cells);
+  for (let r = 0; r < batch * h; r++) {
+    const o = r * w;
+    for (let i = 0; i < w; i++) {
+      const left = i > 0 ? v[o + i - 1] : wrap ? v[o + w - 1] : 0;
+      const right = i < w - 1 ? v[o + i + 1] : wrap ? v[o] : 0;
+      rows[o + i] = Math.max(left, v[o + i], right);
+    }
+  }
+  for (let b = 0; b < batch; b++) {
+    const o = b * h * w;
+    for (let y = 0; y < h; y++) {
+      const up = y > 0 ? o + (y - 1) * w : wrap ? o + (h - 1) * w : -1;
+      const down = y < h - 1 ? o + (y + 1) * w : wrap ? o : -1;
+      for (let i = 0; i < w; i++) {
+        const m = Math.max(up < 0 ? 0 : rows[up + i], rows[o + y * w + i], down < 0 ? 0 : rows[down + i]);
+        out[o + y * w + i] = m > alive.threshold ? 1 : 0;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * y = clamp(yPre · (before and alive(yPre)), -q, q), in place, and
+ * pass = dy/dyPre per value: 1 where the cell lives and the value is inside
+ * the clamp (an exact ±q passes: a clamped cell that did not fire keeps its value).
+ */
+export function settle(yPre: Float32Array, before: Uint8Array, shape: BatchShape, topology: Topology): { y: Float32Array; pass: Float32Array } {
+  const c = shape.channels;
+  const after = aliveRows(yPre, shape, topology);
+  const q = topology.clamp ?? Infinity;
+  const pass = new Float32Array(yPre.length);
+  for (let cell = 0; cell < before.length; cell++) {
+    const lives = before[cell] && after[cell];
+    for (let i = cell * c; i < (cell + 1) * c; i++) {
+      const v = lives ? yPre[i] : 0;
+      pass[i] = lives && v >= -q && v <= q ? 1 : 0;
+      yPre[i] = Math.min(q, Math.max(-q, v));
+    }
+  }
+  return { y: yPre, pass };
+}
