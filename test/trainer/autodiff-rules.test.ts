@@ -20,6 +20,8 @@ interface Case {
 const awayFromZero = (lo: number, hi: number, signed = true) => (rng: Rng) =>
   (signed && rng.next() < 0.5 ? -1 : 1) * (lo + rng.next() * (hi - lo));
 const positive = awayFromZero(0.3, 1.5, false);
+/** Distinct values, at least 2/97 apart, in an order unlike the index order (sorting cases: no ties within eps). */
+const distinct = (rng: Rng, i: number) => (((i * 7919) % 97) / 97) * 2 - 1 + rng.next() * 1e-3;
 /** onnxruntime's CPU kernels for these ops are float32-only. */
 const f32: GradcheckOptions = { dtype: 'float32' };
 
@@ -142,6 +144,17 @@ const cases: Case[] = [
     },
   },
   {
+    rule: 'GatherElements',
+    name: 'axis 1, repeated and negative indices',
+    build: (g, dtype) => {
+      const x = g.input('x', [2, 4, 3], dtype);
+      const indices = g.constant([0, 3, -1, 1, 1, 2, 3, 0, 0, 2, 2, -4], [2, 2, 3], 'int64');
+      return { wrt: [x], output: op.gatherElements(x, indices, 1) };
+    },
+  },
+  { rule: 'TopK', name: 'sort ascending along the last axis (k = n)', build: unary([3, 6], (x) => op.sort(x).values), options: { values: { x: distinct } } },
+  { rule: 'TopK', name: '2 largest along axis 0', build: unary([5, 2, 3], (x) => op.topK(x, 2, 0, true).values), options: { values: { x: distinct } } },
+  {
     rule: 'ScatterND',
     name: 'reduction none: overwritten data gets no gradient',
     build: (g, dtype) => {
@@ -250,5 +263,16 @@ test('the checker catches a wrong rule', async () => {
     assert.ok(result.worst > 10, `a wrong rule passed (worst ${result.worst})`);
   } finally {
     rules.Sigmoid = correct;
+  }
+});
+
+test('the checker catches a sort gradient that is not routed back to the source elements', async () => {
+  const correct = rules.TopK;
+  rules.TopK = (c) => [c.grads[0]!, null]; // the gradient of sorted position i given to element i
+  try {
+    const result = await gradcheck(unary([3, 6], (x) => op.sort(x).values), { values: { x: distinct } });
+    assert.ok(result.worst > 10, `a wrong rule passed (worst ${result.worst})`);
+  } finally {
+    rules.TopK = correct;
   }
 });

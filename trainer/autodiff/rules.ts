@@ -190,6 +190,18 @@ export const rules: Record<string, GradRule> = {
     const zeros = op.expand(x.graph.scalar(0, x.dtype), [...x.shape]);
     return [op.scatterND(zeros, indices, dy(c), 'add'), null];
   },
+  GatherElements: (c) => {
+    const [x, indices] = c.inputs as Value[];
+    const zeros = op.expand(x.graph.scalar(0, x.dtype), [...x.shape]);
+    // repeated indices add up
+    return [op.scatterElements(zeros, indices, dy(c), attrInt(c.node, 'axis', 0), 'add'), null];
+  },
+  // the sorted values' gradient goes back to the element each value came from (the indices output gets none)
+  TopK: (c) => {
+    const x = x0(c);
+    const zeros = op.expand(x.graph.scalar(0, x.dtype), [...x.shape]);
+    return [op.scatterElements(zeros, c.outputs[1], dy(c), attrInt(c.node, 'axis', -1), 'add'), null];
+  },
   ScatterND: (c) => {
     const [data, indices] = c.inputs as Value[];
     const g = dy(c);

@@ -235,6 +235,40 @@ export function gatherND(data: Value, indices: Value): Value {
   return single(data, 'GatherND', [data, indices], {}, [...indices.shape.slice(0, -1), ...data.shape.slice(k)]);
 }
 
+/** x's elements at `indices` along `axis` (same rank as x): out[..i..] = x[..indices[..i..]..]. */
+export function gatherElements(x: Value, indices: Value, axis = 0): Value {
+  const a = normAxis(axis, x.rank, 'GatherElements');
+  if (indices.rank !== x.rank) throw new Error(`GatherElements: indices ${indices} must have the rank of ${x}`);
+  return single(x, 'GatherElements', [x, indices], { axis: int(a) }, indices.shape);
+}
+
+/** data with the elements at `indices` along `axis` replaced by (or, with 'add', added to) `updates` (shaped like indices). */
+export function scatterElements(data: Value, indices: Value, updates: Value, axis = 0, reduction: 'none' | 'add' = 'none'): Value {
+  const a = normAxis(axis, data.rank, 'ScatterElements');
+  if (indices.rank !== data.rank || updates.shape.join() !== indices.shape.join()) {
+    throw new Error(`ScatterElements: indices ${indices} and updates ${updates} must match, with the rank of ${data}`);
+  }
+  return single(data, 'ScatterElements', [data, indices, updates], { axis: int(a), reduction: str(reduction) }, data.shape);
+}
+
+/** The k largest (or smallest) entries along `axis`, sorted, and their int64 positions in x. */
+export function topK(x: Value, k: number, axis = -1, largest = true): { values: Value; indices: Value } {
+  const a = normAxis(axis, x.rank, 'TopK');
+  if (!Number.isInteger(k) || k < 1 || k > x.shape[a]) throw new Error(`TopK: k = ${k} for an axis of ${x.shape[a]}`);
+  const shape = x.shape.map((d, i) => (i === a ? k : d));
+  const attrs = { axis: int(a), largest: int(largest ? 1 : 0), sorted: int(1) };
+  const [values, indices] = x.graph.addNode('TopK', [x, x.graph.int64s([k])], attrs, [
+    { shape, dtype: x.dtype },
+    { shape, dtype: 'int64' },
+  ]);
+  return { values, indices };
+}
+
+/** x sorted along `axis` (TopK with k = the axis length), ascending unless `descending`; also the source positions. */
+export function sort(x: Value, axis = -1, descending = false): { values: Value; indices: Value } {
+  return topK(x, x.shape[normAxis(axis, x.rank, 'Sort')], axis, descending);
+}
+
 export function expand(x: Value, shape: number[]): Value {
   const out = broadcastShapes('Expand', x.shape, shape);
   return single(x, 'Expand', [x, x.graph.int64s(shape)], {}, out);
