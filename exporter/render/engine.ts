@@ -16,6 +16,8 @@ export interface Engine {
   run(count: number): Promise<void>;
   /** The state as [height][width][channels], the reference core's layout. */
   state(): Float32Array;
+  /** Replaces the state ([height][width][channels]) and the step counter, e.g. to erase part of a pattern or to go back to a snapshot. */
+  setState(state: Float32Array, steps: number): void;
   dispose(): Promise<void>;
 }
 

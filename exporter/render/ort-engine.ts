@@ -5,10 +5,14 @@
  * firing-cell steps, whose gathers cost more than the skipped half of the GEMMs.
  * The masks are drawn here with the contract's counter RNG and fed in, so the result
  * matches the reference core cell for cell up to float rounding.
+ *
+ * v1.1 topologies add, per step, alive masking (a 3x3 MaxPool of the alive channel
+ * before and after the update, compared with the threshold; dead cells become zeros)
+ * and the state clamp. A v1.0 topology builds exactly the graph it built before.
  */
-import { createState, standardMask, type Grid, type NcaModel } from '../../formats/index.ts';
-import { Graph, type Value } from '../../trainer/graph/graph.ts';
-import { add, matmul, mul, relu, reshape, slice } from '../../trainer/graph/ops.ts';
+import { createState, standardMask, type Grid, type NcaModel, type Topology } from '../../formats/index.ts';
+import { Graph, type TensorData, type Value } from '../../trainer/graph/graph.ts';
+import { add, and, clip, greater, matmul, maxPool, mul, or, pad, relu, reshape, slice, where } from '../../trainer/graph/ops.ts';
 import { Session } from '../../trainer/engine/session.ts';
 import { perceive } from '../../trainer/nca/step-graph.ts';
 import { batchSize, putHwc, takeHwc, type BatchShape } from '../../trainer/nca/layout.ts';
@@ -26,6 +30,45 @@ function denseStep(x: Value, mask: Value, model: NcaModel, weights: Record<strin
   return add(x, mul(reshape(update, [1, c, h, w]), mask));
 }
 
+/**
+ * The largest float32 <= t: for a float32 v, `v > t` (compared in double, as the
+ * reference core does) holds exactly when `v > float32Below(t)` in float32.
+ */
+export function float32Below(t: number): number {
+  const f = Math.fround(t);
+  if (f <= t) return f;
+  const bits = new DataView(new ArrayBuffer(4));
+  bits.setFloat32(0, f);
+  const u = bits.getUint32(0);
+  bits.setUint32(0, f > 0 ? u - 1 : f < 0 ? u + 1 : 0x80000001); // one ulp towards -inf
+  return bits.getFloat32(0);
+}
+
+/** SPEC.md §6 alive(s): [1, 1, H, W] bool, true where the 3x3 max of the alive channel exceeds the threshold. */
+function aliveOf(x: Value, topology: Topology): Value {
+  const { channel, threshold } = topology.alive!;
+  const plane = slice(x, [channel], [channel + 1], [1]);
+  // Past the edge: wrap, or read 0 (MaxPool's own padding would read -inf; the same for a threshold >= 0, but say what the spec says).
+  const padded = pad(plane, [0, 0, 1, 1, 0, 0, 1, 1], topology.padding === 'circular' ? 'wrap' : 'constant', 0);
+  return greater(maxPool(padded, [3, 3]), float32Below(threshold));
+}
+
+/**
+ * Alive masking and the clamp after an update: x' where alive(x) and alive(x'), else 0;
+ * `skip` [1, 1, 1, 1] bool is true on the unused steps of a partial chunk, which keep x'
+ * (= x there: its mask is all zeros) instead, since masking is not idempotent.
+ */
+function afterUpdate(x: Value, next: Value, skip: Value | null, topology: Topology): Value {
+  let y = next;
+  if (topology.alive) {
+    let keep = and(aliveOf(x, topology), aliveOf(next, topology));
+    if (skip) keep = or(keep, skip);
+    y = where(keep, y, 0);
+  }
+  if (topology.clamp !== undefined) y = clip(y, -topology.clamp, topology.clamp);
+  return y;
+}
+
 function stepsGraph(model: NcaModel, grid: Grid, chunk: number): Graph {
   const { channels: c, hidden: k } = model.topology;
   const { w1, b1, w2, b2 } = model.weights;
@@ -33,6 +76,8 @@ function stepsGraph(model: NcaModel, grid: Grid, chunk: number): Graph {
   const g = new Graph('render');
   let x = g.input('x', [1, c, height, width]);
   const masks = g.input('masks', [chunk, 1, 1, height, width]);
+  // Only alive masking needs to know which steps of a partial chunk are unused.
+  const skips = model.topology.alive ? g.input('skips', [chunk, 1, 1, 1, 1], 'bool') : null;
   const weights: Record<string, Value> = {
     w1: g.initializer('w1', w1, [k, w1.length / k]),
     b1: g.initializer('b1', b1, [k, 1]),
@@ -40,7 +85,9 @@ function stepsGraph(model: NcaModel, grid: Grid, chunk: number): Graph {
   };
   if (b2) weights.b2 = g.initializer('b2', b2, [c, 1]);
   for (let i = 0; i < chunk; i++) {
-    x = denseStep(x, reshape(slice(masks, [i], [i + 1], [0]), [1, 1, height, width]), model, weights);
+    const next = denseStep(x, reshape(slice(masks, [i], [i + 1], [0]), [1, 1, height, width]), model, weights);
+    const skip = skips && reshape(slice(skips, [i], [i + 1], [0]), [1, 1, 1, 1]);
+    x = afterUpdate(x, next, skip, model.topology);
   }
   g.output(x, 'y');
   return g;
@@ -72,12 +119,17 @@ export class OrtEngine implements Engine {
   async run(count: number): Promise<void> {
     const cells = this.grid.width * this.grid.height;
     const masks = new Float32Array(this.chunk * cells);
+    const skips = new Uint8Array(this.chunk);
     for (let done = 0; done < count; done += this.chunk) {
-      // A partial last chunk gets all-zero masks for its unused steps: x + update * 0 = x.
+      // A partial last chunk gets all-zero masks for its unused steps: x + update * 0 = x
+      // (and the clamp is idempotent); alive masking is told to skip them.
       const used = Math.min(this.chunk, count - done);
       masks.fill(0);
       for (let i = 0; i < used; i++) masks.set(standardMask(this.model.topology, this.grid, this.seed, this.steps + i), i * cells);
-      const { y } = await this.session.run({ x: this.planar, masks });
+      skips.fill(1).fill(0, 0, used);
+      const feeds: Record<string, TensorData> = { x: this.planar, masks };
+      if (this.model.topology.alive) feeds.skips = skips;
+      const { y } = await this.session.run(feeds);
       this.planar = y as Float32Array;
       this.steps += used;
     }
@@ -85,6 +137,14 @@ export class OrtEngine implements Engine {
 
   state(): Float32Array {
     return takeHwc(this.planar, this.shape, 0);
+  }
+
+  setState(state: Float32Array, steps: number): void {
+    if (state.length !== this.planar.length) throw new Error(`setState: ${state.length} values, expected ${this.planar.length}`);
+    const planar = new Float32Array(this.planar.length);
+    putHwc(planar, this.shape, 0, state);
+    this.planar = planar;
+    this.steps = steps;
   }
 
   async dispose(): Promise<void> {

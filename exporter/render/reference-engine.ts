@@ -22,5 +22,10 @@ export class ReferenceEngine implements Engine {
   state(): Float32Array {
     return this.nca.state;
   }
+  setState(state: Float32Array, steps: number): void {
+    if (state.length !== this.nca.state.length) throw new Error(`setState: ${state.length} values, expected ${this.nca.state.length}`);
+    this.nca.state = state.slice();
+    this.nca.steps = steps;
+  }
   async dispose(): Promise<void> {}
 }

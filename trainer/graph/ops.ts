@@ -72,6 +72,7 @@ export const greaterOrEqual = (a: Value, b: Value | number) => binary('GreaterOr
 export const lessOrEqual = (a: Value, b: Value | number) => binary('LessOrEqual', a, b, 'bool');
 export const and = (a: Value, b: Value) => binary('And', a, b, 'bool');
 export const min = (a: Value, b: Value | number) => binary('Min', a, b);
+export const or = (a: Value, b: Value) => binary('Or', a, b, 'bool');
 
 const unary = (opType: string) => (x: Value) => single(x, opType, [x], {}, x.shape);
 export const neg = unary('Neg');
@@ -396,6 +397,27 @@ export function convTranspose(x: Value, w: Value, o: ConvOptions, outputSpatial:
   });
   const attrs = { ...convAttrs(p), output_padding: ints(outputPadding) };
   return single(x, 'ConvTranspose', [x, w], attrs, [x.shape[0], w.shape[1] * p.group, ...outputSpatial]);
+}
+
+export interface PoolOptions {
+  strides?: number[];
+  /** ONNX order: all begins, then all ends. MaxPool pads with -inf (padding never wins the max). */
+  pads?: number[];
+}
+
+/** MaxPool over the spatial axes of x [N, C, ...spatial] with a `kernel`-sized window (no Indices output). No gradient rule. */
+export function maxPool(x: Value, kernel: number[], o: PoolOptions = {}): Value {
+  const sp = x.rank - 2;
+  if (kernel.length !== sp) throw new Error(`MaxPool: kernel [${kernel.join(', ')}] vs ${sp} spatial axes of [${x.shape.join(', ')}]`);
+  const strides = o.strides ?? Array(sp).fill(1);
+  const pads = o.pads ?? Array(2 * sp).fill(0);
+  const shape = x.shape.slice(0, 2);
+  for (let i = 0; i < sp; i++) {
+    const span = x.shape[2 + i] + pads[i] + pads[i + sp] - kernel[i];
+    if (span < 0) throw new Error(`MaxPool: kernel larger than padded input on spatial axis ${i}`);
+    shape.push(Math.floor(span / strides[i]) + 1);
+  }
+  return single(x, 'MaxPool', [x], { kernel_shape: ints(kernel), strides: ints(strides), pads: ints(pads) }, shape);
 }
 
 export interface LayerNormResult {
