@@ -1,9 +1,9 @@
 /** `nca train --target image.png` or `nca train "PROMPT"` (CLIP guidance): train an NCA, with checkpoints and --resume. */
 import { basename, extname, join } from 'node:path';
-import { defaultTopology } from '../../formats/model.ts';
+import { defaultTopology, type Topology } from '../../formats/model.ts';
 import { DEVICES, checkDevice, type Device } from '../../trainer/engine/session.ts';
 import { decodePng, PngError } from '../../trainer/image/png.ts';
-import { pixelLoss, type PixelLossSpec } from '../../trainer/pixel/pixel-loss.ts';
+import { centredBox, pixelLoss, type PixelLossSpec } from '../../trainer/pixel/pixel-loss.ts';
 import { CheckpointError, loadCheckpoint, type TrainState } from '../../trainer/train/checkpoint.ts';
 import { ConfigError, SOURCE_METHOD, validateConfig, type TrainConfig } from '../../trainer/train/config.ts';
 import type { Loss } from '../../trainer/train/loss.ts';
@@ -20,26 +20,44 @@ const help = `Usage: nca train --target IMAGE.png [--out DIR] [options]
        nca train "PROMPT" [--out DIR] [options]
        nca train --resume DIR
 
-Trains a neural cellular automaton to grow IMAGE (pixel-target mode: a mean
-squared error on the displayed colours, Growing-NCA style; needs no download).
-The run directory gets checkpoint.bin (every --save-every iterations and on
-Ctrl-C), log.jsonl, previews/iter-*.png and, at the end, model.nca (float32;
-re-quantise it with \`nca export\`).
+Trains a neural cellular automaton to grow IMAGE and keep it alive (pixel-target
+mode, Growing-NCA style; needs no download). The model is a living one (.nca
+v1.1): transparent where empty, alive masking, a bounded state; it grows from
+one cell, holds its shape for hours and regrows what is erased. Every
+--score-every iterations the model is scored by a long run (the lowest PSNR over
+its --score-steps) and model.nca is the best so far (float32; quantise it with
+\`nca export\`, check it with \`nca eval\`). The run directory also gets
+checkpoint.bin (every --save-every iterations and on Ctrl-C), log.jsonl and
+previews/iter-*.png.
 
 Options:
   --target FILE          the image to grow (PNG; transparency makes an RGBA model)
   --out DIR              run directory (default runs/<image name>)
   --resume DIR           continue a stopped run exactly where its checkpoint is
   --iterations N         training iterations (default 1000)
-  --size WxH             training grid (default: the image's size)
+  --size WxH             size of the target in cells (default: the image's size,
+                         scaled down to 64 cells on its long side)
+  --pad N                empty cells around the target (default: a quarter of
+                         its long side, at least 6): room to grow and regrow
+  --no-alive             a v1.0 model instead: the target fills the whole grid,
+                         colour = state + 0.5, circular padding, no alive masking
+  --clamp Q              clamp the state to [-Q, Q] after each step (default 3
+                         for living models, 0 = none)
   --seed cell|noise      initial state: one live cell (default) or per-cell noise
   --steps MIN-MAX        NCA steps per iteration (default 64-95)
-  --batch N              states per iteration (default 4)
-  --pool N               pool size (default 256)
+  --batch N              states per iteration (default 8; 4 with --no-alive)
+  --pool N               pool size (default 1024; 256 with --no-alive)
   --hidden N             hidden units of the update network (default 128)
   --lr X                 Adam learning rate (default 0.002; x0.4 at 30/50/85% of the run)
-  --damage N             erase a random disc in N batch states per iteration (default 0)
+  --damage N             erase a random disc in the N best batch states per
+                         iteration, so the model learns to regrow (default: a
+                         quarter of the batch; 0 with --no-alive)
+  --seed-every N         every N-th iteration a seed replaces the worst batch
+                         state (default 1; 8 with --no-alive)
   --overflow-weight X    weight of the mean overflow penalty (default 1)
+  --score-every N        score the model by a long run every N iterations and keep
+                         the best (default 100; 0 = keep the last)
+  --score-steps A,B,..   step counts of that long run (default 500,2000,6000)
   --qat                  quantisation-aware training (fake int8 w1/w2)
   --run-seed N           seed of every random choice (default 0)
   --save-every N         checkpoint interval in iterations (default 50)
@@ -64,6 +82,13 @@ const options = {
   resume: { type: 'string' },
   iterations: { type: 'string' },
   size: { type: 'string' },
+  pad: { type: 'string' },
+  alive: { type: 'boolean' },
+  'no-alive': { type: 'boolean' },
+  clamp: { type: 'string' },
+  'seed-every': { type: 'string' },
+  'score-every': { type: 'string' },
+  'score-steps': { type: 'string' },
   seed: { type: 'string' },
   steps: { type: 'string' },
   batch: { type: 'string' },
@@ -95,8 +120,19 @@ function stepsValue(values: Values): [number, number] {
   return [Number(m[1]), Number(m[2] ?? m[1])];
 }
 
-/** The pixel-target goal: the image, its size and whether it has transparency. */
-async function pixelSource(values: Values): Promise<RunSource<PixelLossSpec>> {
+/** A living model (Growing NCA, .nca v1.1) unless --no-alive (or "alive": false in a config file). */
+function isLiving(values: Values): boolean {
+  return values['no-alive'] !== true && values.alive !== false;
+}
+
+/** The longest side a target gets by default: training cost grows with the grid's area. */
+const DEFAULT_TARGET_SIDE = 64;
+
+/**
+ * The pixel-target goal: the image, where it goes in the grid and the colour
+ * channels. Living runs put it in a box with --pad empty cells around it.
+ */
+async function pixelSource(values: Values, living: boolean): Promise<RunSource<PixelLossSpec>> {
   const targetPath = stringValue(values, 'target');
   if (!targetPath) throw new CliError('give --target IMAGE.png, a "PROMPT", or --resume DIR (see --help)', EXIT.usage);
   const png = await readInput(targetPath);
@@ -109,25 +145,51 @@ async function pixelSource(values: Values): Promise<RunSource<PixelLossSpec>> {
   }
   const transparent = image.data.some((v, i) => i % 4 === 3 && v < 255);
   const name = basename(targetPath, extname(targetPath));
+  const shrink = Math.min(1, DEFAULT_TARGET_SIDE / Math.max(image.width, image.height));
+  const size = values.size === undefined ? { width: Math.max(1, Math.round(image.width * shrink)), height: Math.max(1, Math.round(image.height * shrink)) } : sizeValue(values, 'size', '', 1024);
+  const spec: PixelLossSpec = { kind: 'pixel', targetPng: Buffer.from(png).toString('base64'), targetName: basename(targetPath) };
+  let grid = size;
+  if (living) {
+    const pad = intValue(values, 'pad', Math.max(6, Math.round(Math.max(size.width, size.height) / 4)), 0, 512);
+    grid = { width: size.width + 2 * pad, height: size.height + 2 * pad };
+    spec.box = centredBox(grid, size.width, size.height);
+  }
   return {
-    grid: values.size === undefined ? { width: image.width, height: image.height } : sizeValue(values, 'size', '', 1024),
-    colorCount: transparent ? 4 : 3,
+    grid,
+    colorCount: living || transparent ? 4 : 3,
     seed: 'cell',
-    spec: { kind: 'pixel', targetPng: Buffer.from(png).toString('base64'), targetName: basename(targetPath) },
+    spec,
     title: name,
     metadata: { title: name, clipModel: 'pixel-target', tool: 'nca-studio' },
   };
 }
 
-async function newRun(values: Values, positionals: string[], options: ClipRunOptions) {
-  const source: RunSource<PixelLossSpec | ClipLossSpec> = isClipRun(values, positionals)
-    ? await clipSource(values, positionals, options)
-    : await pixelSource(values);
-  const [minSteps, maxSteps] = stepsValue(values);
-  const topology = defaultTopology({
-    hidden: intValue(values, 'hidden', 128, 1, 1024),
-    color: { offset: 0, count: source.colorCount, bias: 0.5 },
+/** Growing NCA's colour and rules: transparent premultiplied RGBA, alive masking on alpha, zero padding. */
+export function livingTopology(hidden: number, clamp: number): Topology {
+  return defaultTopology({
+    hidden,
+    padding: 'zeros',
+    color: { offset: 0, count: 4, bias: 0, alphaBias: 0, premultiplied: true },
+    alive: { channel: 3, threshold: 0.1 },
+    ...(clamp > 0 ? { clamp } : {}),
   });
+}
+
+/** Living runs' defaults (Growing NCA's persistent and regenerating experiments), where they differ from the source method. */
+const LIVING_DEFAULTS = { batch: 8, poolSize: 1024, seedEvery: 1, clamp: 3, scoreEvery: 100 };
+
+async function newRun(values: Values, positionals: string[], options: ClipRunOptions) {
+  const clip = isClipRun(values, positionals);
+  const living = !clip && isLiving(values);
+  const source: RunSource<PixelLossSpec | ClipLossSpec> = clip ? await clipSource(values, positionals, options) : await pixelSource(values, living);
+  const [minSteps, maxSteps] = stepsValue(values);
+  const hidden = intValue(values, 'hidden', 128, 1, 1024);
+  const clamp = numberValue(values, 'clamp', living ? LIVING_DEFAULTS.clamp : 0, 0, 1e6);
+  const topology = living
+    ? livingTopology(hidden, clamp)
+    : defaultTopology({ hidden, color: { offset: 0, count: source.colorCount, bias: 0.5 }, ...(clamp > 0 ? { clamp } : {}) });
+  const defaults = living ? { ...SOURCE_METHOD, ...LIVING_DEFAULTS } : SOURCE_METHOD;
+  const batch = intValue(values, 'batch', defaults.batch, 1);
   const config: TrainConfig = {
     ...SOURCE_METHOD,
     topology,
@@ -136,15 +198,17 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     seed: choiceValue(values, 'seed', ['cell', 'noise'] as const, source.seed),
     minSteps,
     maxSteps,
-    batch: intValue(values, 'batch', SOURCE_METHOD.batch, 1),
-    poolSize: intValue(values, 'pool', SOURCE_METHOD.poolSize, 1),
+    batch,
+    poolSize: intValue(values, 'pool', defaults.poolSize, 1),
     lr: numberValue(values, 'lr', SOURCE_METHOD.lr, 1e-8, 1),
-    damage: intValue(values, 'damage', 0, 0),
+    damage: intValue(values, 'damage', living ? Math.floor(batch / 4) : 0, 0),
+    seedEvery: intValue(values, 'seed-every', defaults.seedEvery, 1),
     overflowWeight: numberValue(values, 'overflow-weight', SOURCE_METHOD.overflowWeight, 0, 1e6),
     qat: values.qat === true,
     runSeed: intValue(values, 'run-seed', 0, 0, 0xffffffff),
     saveEvery: intValue(values, 'save-every', SOURCE_METHOD.saveEvery, 1),
     previewEvery: intValue(values, 'preview-every', SOURCE_METHOD.previewEvery, 0),
+    scoreEvery: clip ? 0 : intValue(values, 'score-every', defaults.scoreEvery, 0),
     segmentSteps: values['segment-steps'] === undefined || values['segment-steps'] === 'auto' ? 'auto' : intValue(values, 'segment-steps', 16, 1),
   };
   const dirName = source.title.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'run';

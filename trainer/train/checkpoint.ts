@@ -29,6 +29,10 @@ export interface TrainState {
   weights: Weights;
   adam: AdamState;
   pool: Float32Array;
+  /** The loss of each pool state when it was written back (Infinity: not yet ranked, e.g. a seed). */
+  poolLoss: Float32Array;
+  /** The best long-run score so far and its iteration (see Trainer `score`), if the run scores checkpoints. */
+  best?: { iteration: number; score: number };
   /** Provenance carried into the exported model (title, prompts, ...). */
   metadata: NcaModel['metadata'];
   /** What the loss was built from (JSON), so `--resume` can rebuild it: e.g. { kind: 'pixel', targetPng: base64 }. */
@@ -56,6 +60,7 @@ export async function saveCheckpoint(dir: string, state: TrainState): Promise<vo
     ...Object.entries(state.adam.m).map(([k, v]) => [`adam.m.${k}`, v] as [string, Tensor]),
     ...Object.entries(state.adam.v).map(([k, v]) => [`adam.v.${k}`, v] as [string, Tensor]),
     ['pool', state.pool],
+    ['poolLoss', state.poolLoss],
   ];
   let offset = 0;
   const table: TensorEntry[] = tensors.map(([name, t]) => {
@@ -63,7 +68,7 @@ export async function saveCheckpoint(dir: string, state: TrainState): Promise<vo
     offset += t.byteLength;
     return entry;
   });
-  const { weights: _w, adam, pool: _p, ...small } = state;
+  const { weights: _w, adam, pool: _p, poolLoss: _l, ...small } = state;
   const json = new TextEncoder().encode(JSON.stringify({ ...small, adamStep: adam.step, tensors: table }));
   const head = Buffer.alloc(align8(12 + json.length));
   head.write(MAGIC, 0, 'latin1');
@@ -106,7 +111,7 @@ export function decodeCheckpoint(input: Uint8Array, path = CHECKPOINT_FILE): Tra
   if (!isCheckpoint(bytes) || bytes.length < 12) throw new CheckpointError(`${path} is not a trainer checkpoint`);
   const jsonLength = bytes.readUInt32LE(8);
   if (12 + jsonLength > bytes.length) throw new CheckpointError(`${path} is truncated`);
-  let meta: Omit<TrainState, 'weights' | 'adam' | 'pool'> & { adamStep: number; tensors: TensorEntry[] };
+  let meta: Omit<TrainState, 'weights' | 'adam' | 'pool' | 'poolLoss'> & { adamStep: number; tensors: TensorEntry[] };
   try {
     meta = JSON.parse(bytes.toString('utf8', 12, 12 + jsonLength));
   } catch {
@@ -132,6 +137,8 @@ export function decodeCheckpoint(input: Uint8Array, path = CHECKPOINT_FILE): Tra
     weights: group('weights.') as unknown as Weights,
     adam: { step: adamStep, m: group('adam.m.') as Record<string, Float64Array>, v: group('adam.v.') as Record<string, Float64Array> },
     pool: pool as Float32Array,
+    // checkpoints written before pools were ranked: every state unranked
+    poolLoss: (read.get('poolLoss') as Float32Array | undefined) ?? new Float32Array(meta.config.poolSize).fill(Infinity),
   };
 }
 

@@ -34,6 +34,8 @@ export interface TrainConfig {
   saveEvery: number;
   /** Write a preview PNG every n iterations; 0 = never. */
   previewEvery: number;
+  /** Score the model with the trainer's `score` function every n iterations and keep the best; 0 = never (keep the last). */
+  scoreEvery: number;
 }
 
 export const SOURCE_METHOD: TrainConfig = {
@@ -57,6 +59,7 @@ export const SOURCE_METHOD: TrainConfig = {
   runSeed: 0,
   saveEvery: 50,
   previewEvery: 50,
+  scoreEvery: 0,
 };
 
 export class ConfigError extends Error {
@@ -82,6 +85,8 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   positiveInt('seedEvery', c.seedEvery);
   positiveInt('saveEvery', c.saveEvery);
   positiveInt('previewEvery', c.previewEvery, 0);
+  c.scoreEvery ??= 0; // checkpoints from before scoring
+  positiveInt('scoreEvery', c.scoreEvery, 0);
   positiveInt('damage', c.damage, 0);
   if (c.batch > c.poolSize) throw new ConfigError(`batch (${c.batch}) is larger than poolSize (${c.poolSize})`);
   if (c.maxSteps < c.minSteps) throw new ConfigError(`maxSteps (${c.maxSteps}) is below minSteps (${c.minSteps})`);

@@ -18,6 +18,8 @@ export interface LossResult {
   grad: Float32Array;
   /** Named figures for the log (e.g. each term before weighting). */
   logs: Record<string, number>;
+  /** Each batch state's own loss, [B], where the loss can rank states (the pool replaces the worst). */
+  perSample?: Float32Array;
 }
 
 export interface Loss {
@@ -35,8 +37,8 @@ export interface LossTerm {
   feeds?(iteration: number): Record<string, TensorData>;
 }
 
-/** Compiles sum(weight * term) and its gradient into one session. */
-export async function graphLoss(terms: LossTerm[], shape: BatchShape, options: SessionOptions = {}): Promise<Loss> {
+/** Compiles sum(weight * term) and its gradient into one session; `rank` ([B] per-state losses) is an extra output. */
+export async function graphLoss(terms: LossTerm[], shape: BatchShape, options: SessionOptions = {}, rank?: (state: Value) => Value): Promise<Loss> {
   const g = new Graph('loss');
   const state = g.input('state', [shape.batch, shape.channels, shape.height, shape.width]);
   let total: Value | null = null;
@@ -51,6 +53,7 @@ export async function graphLoss(terms: LossTerm[], shape: BatchShape, options: S
   const [grad] = gradients(total, [state]);
   g.output(total, 'loss');
   g.output(grad, 'grad');
+  if (rank) g.output(rank(state), 'rank');
   const session = await Session.create(g, options);
   return {
     async evaluate(x, _shape, iteration) {
@@ -59,7 +62,7 @@ export async function graphLoss(terms: LossTerm[], shape: BatchShape, options: S
       const out = await session.run(feeds);
       const logs: Record<string, number> = {};
       for (const t of terms) logs[t.name] = out[`term_${t.name}`][0] as number;
-      return { loss: out.loss[0] as number, grad: out.grad as Float32Array, logs };
+      return { loss: out.loss[0] as number, grad: out.grad as Float32Array, logs, perSample: out.rank as Float32Array | undefined };
     },
     release: () => session.release(),
   };

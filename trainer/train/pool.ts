@@ -1,4 +1,8 @@
-/** The sample pool: `size` states of one grid, [C, H, W] each, stored back to back. */
+/**
+ * The sample pool: `size` states of one grid, [C, H, W] each, stored back to
+ * back, with the loss each state had when it was written (Growing NCA ranks a
+ * batch by it: the worst state makes way for a seed, the best get damaged).
+ */
 import { Rng } from '../../formats/random.ts';
 
 export class Pool {
@@ -7,8 +11,16 @@ export class Pool {
     /** Floats per state (C * H * W). */
     readonly stateSize: number,
     readonly data: Float32Array = new Float32Array(size * stateSize),
+    /** Infinity: not ranked yet. */
+    readonly losses: Float32Array = new Float32Array(size).fill(Infinity),
   ) {
     if (data.length !== size * stateSize) throw new Error(`pool: ${data.length} values for ${size} x ${stateSize}`);
+    if (losses.length !== size) throw new Error(`pool: ${losses.length} losses for ${size} states`);
+  }
+
+  /** The slots ordered worst first (highest loss; unranked ones first, in their given order). */
+  worstFirst(slots: number[]): number[] {
+    return slots.map((s, i) => [s, i]).sort((a, b) => this.losses[b[0]] - this.losses[a[0]] || a[1] - b[1]).map(([s]) => s);
   }
 
   /** `count` distinct slots, uniformly at random. */
@@ -26,8 +38,12 @@ export class Pool {
     return out;
   }
 
-  scatter(slots: number[], batch: Float32Array): void {
-    slots.forEach((s, b) => this.data.set(batch.subarray(b * this.stateSize, (b + 1) * this.stateSize), s * this.stateSize));
+  /** Writes a batch back; `losses` ([B]) ranks the states, else they stay unranked. */
+  scatter(slots: number[], batch: Float32Array, losses?: Float32Array): void {
+    slots.forEach((s, b) => {
+      this.data.set(batch.subarray(b * this.stateSize, (b + 1) * this.stateSize), s * this.stateSize);
+      this.losses[s] = losses ? losses[b] : Infinity;
+    });
   }
 
   set(slot: number, state: Float32Array): void {

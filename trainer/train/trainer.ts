@@ -1,15 +1,21 @@
 /**
  * The training loop (the source method, NOTES §1), with a pluggable loss.
  *
- * One iteration: sample a batch from the pool -> every `seedEvery`-th iteration
- * put a fresh seed in slot 0 -> optional damage -> run a random 64-95 steps ->
- * loss and dLoss/dState -> backward through the rollout -> per-parameter
- * gradient normalisation -> Adam with step decay -> write the batch back.
+ * One iteration: sample a batch from the pool, ordered worst first by the
+ * loss each state had when written back (when the loss ranks states) -> every
+ * `seedEvery`-th iteration a fresh seed replaces the worst -> optional damage
+ * to the best -> run a random minSteps-maxSteps steps -> loss and dLoss/dState
+ * -> backward through the rollout -> per-parameter gradient normalisation ->
+ * Adam with step decay -> write the batch back, with each state's loss.
+ *
+ * Keeping the best model, not the last: with a `score` function (a long-run
+ * evaluation, higher is better) the model is scored every `scoreEvery`
+ * iterations and model.nca is rewritten whenever the score improves.
  *
  * A run lives in one directory: checkpoint.bin (every `saveEvery` iterations,
  * on stop, and at the end), log.jsonl, previews/*.png and model.nca.
  */
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeNca } from '../../formats/nca-file.ts';
 import { perceptionSize, type NcaModel, type Weights } from '../../formats/model.ts';
@@ -32,6 +38,7 @@ export type TrainEvent =
   | { kind: 'iteration'; iteration: number; loss: number; logs: Record<string, number>; lr: number; steps: number; seconds: number }
   | { kind: 'rollback'; iteration: number; to: number; reason: string; lrScale: number }
   | { kind: 'checkpoint'; iteration: number }
+  | { kind: 'score'; iteration: number; score: number; best: number; bestIteration: number }
   | { kind: 'preview'; iteration: number; path: string }
   | { kind: 'done'; iteration: number; model: string };
 
@@ -39,6 +46,8 @@ export interface TrainerOptions extends SessionOptions {
   /** The run directory. */
   dir: string;
   onEvent?: (event: TrainEvent) => void;
+  /** Long-run quality of a model, higher is better (e.g. the lowest PSNR over a long rollout); used every `scoreEvery` iterations. */
+  score?: (model: NcaModel) => Promise<number>;
 }
 
 /** Consecutive rollbacks without a good checkpoint in between before the run gives up. */
@@ -58,7 +67,7 @@ export class Trainer {
     const c = state.config;
     this.shape = { batch: c.batch, channels: c.topology.channels, height: c.height, width: c.width };
     this.rng = new Rng(state.rngState);
-    this.pool = new Pool(c.poolSize, batchSize({ ...this.shape, batch: 1 }), state.pool);
+    this.pool = new Pool(c.poolSize, batchSize({ ...this.shape, batch: 1 }), state.pool, state.poolLoss);
   }
 
   /** A new run in `options.dir` (created if needed); writes the iteration-0 checkpoint. */
@@ -82,6 +91,7 @@ export class Trainer {
       weights,
       adam: adamInit(weights as unknown as Record<string, Float32Array>),
       pool,
+      poolLoss: new Float32Array(c.poolSize).fill(Infinity),
       metadata: extra.metadata ?? {},
       lossSpec: extra.lossSpec ?? { kind: 'custom' },
     };
@@ -129,18 +139,47 @@ export class Trainer {
         continue;
       }
       const it = this.state.iteration;
+      if (this.options.score && c.scoreEvery > 0 && it % c.scoreEvery === 0) await this.scoreModel();
       if (it % c.saveEvery === 0) await this.save();
       if (c.previewEvery > 0 && it % c.previewEvery === 0) await this.preview();
     }
+    const path = this.modelPath();
+    if (this.options.score && c.scoreEvery > 0) {
+      if (c.iterations % c.scoreEvery !== 0) await this.scoreModel(); // else the loop just scored the last iteration
+    } else {
+      await writeModel(path, this.model());
+    }
     await this.save();
-    const path = join(this.options.dir, 'model.nca');
-    await writeFile(path, encodeNca(this.model(), { weightDtype: 'float32' }));
     this.emit({ kind: 'done', iteration: this.state.iteration, model: path });
     return { stopped: false, model: this.model() };
   }
 
+  /** The current weights as a model; metadata.extra records the training grid (nca eval's default grid). */
   model(): NcaModel {
-    return modelOf(this.state);
+    const m = modelOf(this.state);
+    const c = this.state.config;
+    m.metadata.extra = { ...m.metadata.extra, grid: { width: c.width, height: c.height } };
+    return m;
+  }
+
+  private modelPath(): string {
+    return join(this.options.dir, 'model.nca');
+  }
+
+  /** Scores the current model; a new best is written to model.nca at once, so a killed run keeps it. */
+  private async scoreModel(): Promise<void> {
+    const model = this.model();
+    const score = await this.options.score!(model);
+    const it = this.state.iteration;
+    const best = this.state.best;
+    if (!best || score > best.score) {
+      this.state.best = { iteration: it, score };
+      model.metadata.extra = { ...model.metadata.extra, bestScore: score, bestIteration: it };
+      await writeModel(this.modelPath(), model);
+    }
+    const event: TrainEvent = { kind: 'score', iteration: it, score, best: this.state.best!.score, bestIteration: this.state.best!.iteration };
+    await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
+    this.emit(event);
   }
 
   /** One iteration; returns why it failed (NaN/Inf) or null. */
@@ -150,7 +189,7 @@ export class Trainer {
     const it = s.iteration;
     const started = performance.now();
     const lr = learningRate(c.lr, it, c.iterations, c.lrMilestones, c.lrFactor) * s.lrScale;
-    const slots = this.pool.sample(c.batch, this.rng);
+    const slots = this.pool.worstFirst(this.pool.sample(c.batch, this.rng));
     const x = this.pool.gather(slots);
     if (it % c.seedEvery === 0) x.set(seedState(c.topology, s.seed, c, this.rng.int(0, 0x7fffffff)), 0);
     if (c.damage > 0) eraseCircles(x, this.shape, range(c.batch - c.damage, c.batch), this.rng);
@@ -166,7 +205,7 @@ export class Trainer {
     adamStep(s.weights as unknown as Record<string, Float32Array>, g, s.adam, lr);
     if (!Object.values(s.weights).every((w) => w === undefined || w.every(Number.isFinite))) return 'weights are not finite';
 
-    this.pool.scatter(slots, trajectory.final);
+    this.pool.scatter(slots, trajectory.final, result.perSample);
     s.iteration++;
     const event: TrainEvent = { kind: 'iteration', iteration: it, loss: result.loss, logs: result.logs, lr, steps, seconds: (performance.now() - started) / 1000 };
     await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
@@ -177,6 +216,7 @@ export class Trainer {
   private async save(): Promise<void> {
     this.state.rngState = this.rng.state;
     this.state.pool = this.pool.data;
+    this.state.poolLoss = this.pool.losses;
     await saveCheckpoint(this.options.dir, this.state);
     this.state.rollbacks = 0;
     this.emit({ kind: 'checkpoint', iteration: this.state.iteration });
@@ -192,7 +232,7 @@ export class Trainer {
     }
     this.state = { ...(await loadCheckpoint(this.options.dir)), lrScale, rollbacks };
     this.rng = new Rng(this.state.rngState);
-    this.pool = new Pool(this.pool.size, this.pool.stateSize, this.state.pool);
+    this.pool = new Pool(this.pool.size, this.pool.stateSize, this.state.pool, this.state.poolLoss);
     this.emit({ kind: 'rollback', iteration: failedAt, to: this.state.iteration, reason, lrScale });
   }
 
@@ -209,6 +249,13 @@ export class Trainer {
     await this.rollout.release();
     await this.loss.release?.();
   }
+}
+
+/** model.nca, written to a temporary name and renamed, so a reader never sees half a file. */
+async function writeModel(path: string, model: NcaModel): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, encodeNca(model, { weightDtype: 'float32' }));
+  await rename(tmp, path);
 }
 
 /** PyTorch's default 1x1-conv init for w1/b1 (uniform +-1/sqrt(fan_in)); w2 starts at zero. */
