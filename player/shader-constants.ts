@@ -20,6 +20,10 @@ export interface ShaderConstants {
   fireThreshold: number;
   streamMask: number;
   color: Topology['color'];
+  /** v1.1 alive masking: the channel and an f32 threshold that decides exactly like the reference's (see `f32Below`). */
+  alive: { channel: number; threshold: number } | null;
+  /** v1.1 state clamp q (as f32), or null. */
+  clamp: number | null;
 }
 
 export function shaderConstants(topology: Topology): ShaderConstants {
@@ -33,7 +37,20 @@ export function shaderConstants(topology: Topology): ShaderConstants {
     fireThreshold: Math.ceil(topology.fireRate * 2 ** 24),
     streamMask: STREAM_MASK,
     color: topology.color,
+    alive: topology.alive ? { channel: topology.alive.channel, threshold: f32Below(topology.alive.threshold) } : null,
+    clamp: topology.clamp === undefined ? null : Math.fround(topology.clamp),
   };
+}
+
+/**
+ * The largest float32 <= t. The reference compares a float32 state value v with a float64
+ * threshold t; a shader compares two float32s. For every float32 v, v > t exactly when
+ * v > f32Below(t), whereas rounding t to nearest (0.1 -> 0.100000001) would call v = 0.1f dead.
+ */
+export function f32Below(t: number): number {
+  const f = new Float32Array([t]);
+  if (f[0] > t) new Int32Array(f.buffer)[0] += f[0] > 0 ? -1 : 1;
+  return f[0];
 }
 
 /** A number as a float literal both GLSL and WGSL accept (`2` would be an int). */

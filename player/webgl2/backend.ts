@@ -1,10 +1,13 @@
-/** The WebGL2 backend: fragment shaders, ping-pong between two layered float textures. */
+/**
+ * The WebGL2 backend: fragment shaders, ping-pong between two layered float textures, or a
+ * rotation of three with alive masking (step x -> x', then x, x' -> the masked state).
+ */
 import type { Grid, NcaModel } from '../../formats/index.ts';
 import type { Backend } from '../backend.ts';
 import { PlayerError } from '../errors.ts';
 import { shaderConstants, type ShaderConstants } from '../shader-constants.ts';
 import { createProgram, nearest, stateFormat, type Program } from './gl.ts';
-import { displayFragment, eraseFragment, stepFragment } from './shaders.ts';
+import { aliveFragment, displayFragment, eraseFragment, stepFragment } from './shaders.ts';
 import { packWeights } from '../weights.ts';
 
 interface StateTarget {
@@ -24,10 +27,14 @@ class WebGl2Backend implements Backend {
   onlost: (() => void) | null = null;
   private readonly k: ShaderConstants;
   private readonly format: number;
-  private readonly programs: { step: Program; erase: Program; display: Program };
+  private readonly programs: { step: Program; alive: Program | null; erase: Program; display: Program };
   private readonly weights: WebGLTexture;
   private grid: Grid = { width: 0, height: 0 };
-  /** targets[0] holds the current state; a step renders into targets[1], then they swap. */
+  /**
+   * targets[0] holds the current state x. A step renders x' into targets[1]; without alive
+   * masking that is the new state and the two swap. With it, a second pass renders the masked
+   * state from targets[0] and targets[1] into targets[2], which becomes targets[0].
+   */
   private targets: StateTarget[] = [];
 
   constructor(
@@ -46,6 +53,7 @@ class WebGl2Backend implements Backend {
     }
     this.programs = {
       step: createProgram(gl, stepFragment(this.k), ['state', 'weights', 'seed', 'step']),
+      alive: this.k.alive ? createProgram(gl, aliveFragment(this.k), ['state', 'updated']) : null,
       erase: createProgram(gl, eraseFragment(this.k), ['center', 'radius']),
       display: createProgram(gl, displayFragment(this.k), ['state']),
     };
@@ -99,7 +107,7 @@ class WebGl2Backend implements Backend {
     if (grid.width !== this.grid.width || grid.height !== this.grid.height || this.targets.length === 0) {
       this.deleteTargets();
       this.grid = { ...grid };
-      this.targets = [this.createTarget(), this.createTarget()];
+      this.targets = Array.from({ length: this.k.alive ? 3 : 2 }, () => this.createTarget());
       this.canvas.width = grid.width;
       this.canvas.height = grid.height;
     }
@@ -115,20 +123,33 @@ class WebGl2Backend implements Backend {
 
   step(seed: number, step: number): void {
     const { gl } = this;
+    const [x, updated, masked] = this.targets;
     const { program, uniforms } = this.programs.step;
-    gl.useProgram(program);
-    gl.bindFramebuffer(gl.FRAMEBUFFER, this.targets[1].framebuffer);
-    gl.viewport(0, 0, this.grid.width, this.grid.height);
-    gl.activeTexture(gl.TEXTURE0);
-    gl.bindTexture(gl.TEXTURE_2D_ARRAY, this.targets[0].texture);
-    gl.uniform1i(uniforms.state, 0);
-    gl.activeTexture(gl.TEXTURE1);
-    gl.bindTexture(gl.TEXTURE_2D, this.weights);
-    gl.uniform1i(uniforms.weights, 1);
+    this.pass(program, updated, [[uniforms.state, x.texture, gl.TEXTURE_2D_ARRAY], [uniforms.weights, this.weights, gl.TEXTURE_2D]]);
     gl.uniform1ui(uniforms.seed, seed >>> 0);
     gl.uniform1ui(uniforms.step, step >>> 0);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
-    this.targets.reverse();
+    const alive = this.programs.alive;
+    if (!alive) {
+      this.targets = [updated, x];
+      return;
+    }
+    this.pass(alive.program, masked, [[alive.uniforms.state, x.texture, gl.TEXTURE_2D_ARRAY], [alive.uniforms.updated, updated.texture, gl.TEXTURE_2D_ARRAY]]);
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
+    this.targets = [masked, x, updated];
+  }
+
+  /** Binds a program, its output and its input textures (one texture unit each, in order). */
+  private pass(program: WebGLProgram, output: StateTarget, inputs: [WebGLUniformLocation | null, WebGLTexture, number][]): void {
+    const { gl } = this;
+    gl.useProgram(program);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, output.framebuffer);
+    gl.viewport(0, 0, this.grid.width, this.grid.height);
+    inputs.forEach(([uniform, texture, target], unit) => {
+      gl.activeTexture(gl.TEXTURE0 + unit);
+      gl.bindTexture(target, texture);
+      gl.uniform1i(uniform, unit);
+    });
   }
 
   erase(x: number, y: number, radius: number): void {
@@ -174,7 +195,7 @@ class WebGl2Backend implements Backend {
     this.onlost = null;
     this.deleteTargets();
     this.gl.deleteTexture(this.weights);
-    for (const { program } of Object.values(this.programs)) this.gl.deleteProgram(program);
+    for (const entry of Object.values(this.programs)) if (entry) this.gl.deleteProgram(entry.program);
     // Browsers cap live contexts per page: free this one now rather than at garbage collection.
     this.gl.getExtension('WEBGL_lose_context')?.loseContext();
   }

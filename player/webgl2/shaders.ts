@@ -2,12 +2,19 @@
  * GLSL ES 3.00 for the WebGL2 backend, generated per model (see ../shader-constants.ts).
  *
  * State: a 2D array texture, one RGBA layer per 4 channels (12 channels = 3 layers),
- * texel (x, y) = cell (x, y). Two such textures ping-pong. Weights: one RGBA32F texture,
- * one row per hidden unit (layout in ../weights.ts). The step shader follows
- * formats/reference-core.ts `step` line for line, 4 channels at a time.
+ * texel (x, y) = cell (x, y). Two such textures ping-pong (three with alive masking).
+ * Weights: one RGBA32F texture, one row per hidden unit (layout in ../weights.ts). The step
+ * shaders follow formats/reference-core.ts `step` line for line, 4 channels at a time:
+ *
+ *   without alive masking: one pass,  stepFragment:  x -> clamp(x + delta · mask)
+ *   with alive masking:    two passes, stepFragment:  x -> x' = x + delta · mask
+ *                                      aliveFragment: x, x' -> clamp(x' · (alive(x) and alive(x')))
+ *
+ * (the second pass needs the neighbours' x', so it cannot run in the first).
  *
  * The innermost loops are unrolled (see `unroll`).
  */
+import { alphaBias } from '../../formats/index.ts';
 import { float, unroll, type ShaderConstants } from '../shader-constants.ts';
 import { weightColumns } from '../weights.ts';
 
@@ -59,6 +66,37 @@ bool fires(uint seed, uint step, ivec2 cell) {
 `;
 }
 
+/** The state clamp, where the topology has one (v1.1), of a vec4 expression. */
+function clamped(k: ShaderConstants, value: string): string {
+  return k.clamp === null ? value : `clamp(${value}, ${float(-k.clamp)}, ${float(k.clamp)})`;
+}
+
+/**
+ * formats/reference-core.ts aliveCells, for one cell: whether channel alive.channel exceeds the
+ * threshold anywhere within \`radius\` cells (radius 1: the 3x3 neighbourhood). "The maximum is
+ * above t" is "some value is above t", so the loop stops at the first one.
+ */
+function aliveFunction(k: ShaderConstants): string {
+  if (!k.alive) return '';
+  return `
+bool alive(sampler2DArray s, ivec2 cell, int radius) {
+  ivec2 size = textureSize(s, 0).xy;
+  for (int dy = -radius; dy <= radius; dy++) {
+    for (int dx = -radius; dx <= radius; dx++) {
+      ivec2 n = cell + ivec2(dx, dy);
+${
+  k.circular
+    ? '      n = (n + 2 * size) % size;'
+    : '      if (any(lessThan(n, ivec2(0))) || any(greaterThanEqual(n, size))) continue; // zero padding: 0 is never above t >= 0'
+}
+      if (texelFetch(s, ivec3(n, ${k.alive.channel >> 2}), 0)[${k.alive.channel & 3}] > ${float(k.alive.threshold)}) return true;
+    }
+  }
+  return false;
+}
+`;
+}
+
 export function stepFragment(k: ShaderConstants): string {
   const out = outputs(k);
   const w = weightColumns(k);
@@ -69,15 +107,26 @@ uniform uint step;
 ${out.declare}
 
 const float KERNELS[FILTERS * 9] = float[](${k.kernels.map(float).join(', ')});
-${fireFunction(k)}
+${fireFunction(k)}${aliveFunction(k)}
 void main() {
   ivec2 cell = ivec2(gl_FragCoord.xy);
   ivec2 size = textureSize(state, 0).xy;
   vec4 x[PACKS];
   for (int i = 0; i < PACKS; i++) x[i] = texelFetch(state, ivec3(cell, i), 0);
   if (!fires(seed, step, cell)) {
+    ${out.write(k.alive ? 'x[#]' : clamped(k, 'x[#]'))}
+    return;
+  }${
+    k.alive
+      ? `
+  // Alive masking zeroes every cell within 1 of this one unless one of them is alive now, that is
+  // unless some cell within 2 of this one is above the threshold. Otherwise no cell keeps anything
+  // that depends on this cell's update: skip the network.
+  if (!alive(state, cell, 2)) {
     ${out.write('x[#]')}
     return;
+  }`
+      : ''
   }
 
   // Perception of the old state: p[f * PACKS + i] holds filter f of channels 4i..4i+3.
@@ -110,7 +159,26 @@ ${unroll(k.filters * k.packs, '    ', (i) => `s += dot(texelFetch(weights, ivec2
     // delta[i] += w2[i][h] * hidden for every i
 ${unroll(k.packs, '    ', (i) => `delta[${i}] += texelFetch(weights, ivec2(${w.w2 + i}, h), 0) * hidden;`)}
   }
-  ${out.write('x[#] + delta[#]')}
+  ${out.write(k.alive ? 'x[#] + delta[#]' : clamped(k, 'x[#] + delta[#]'))}
+}`;
+}
+
+/**
+ * The second pass with alive masking: a cell keeps its updated state x' only if it is alive
+ * (3x3) both in x and in x'; every other cell becomes all zeros. Then the state clamp.
+ */
+export function aliveFragment(k: ShaderConstants): string {
+  const out = outputs(k);
+  return `${header(k)}
+uniform sampler2DArray updated; // x' = x + delta · mask (state is x)
+${out.declare}
+${aliveFunction(k)}
+void main() {
+  ivec2 cell = ivec2(gl_FragCoord.xy);
+  bool keep = alive(state, cell, 1) && alive(updated, cell, 1);
+  vec4 x[PACKS];
+  for (int i = 0; i < PACKS; i++) x[i] = keep ? texelFetch(updated, ivec3(cell, i), 0) : vec4(0.0);
+  ${out.write(clamped(k, 'x[#]'))}
 }`;
 }
 
@@ -128,9 +196,13 @@ void main() {
 }`;
 }
 
-/** colour = clamp(x[offset + i] + bias, 0, 1), premultiplied; grid row 0 is the top of the canvas. */
+/**
+ * SPEC.md §6 colour, written premultiplied (the canvas is): alpha = clamp(x[offset + 3] + alphaBias, 0, 1)
+ * (1 for RGB); colour = clamp(x[offset + i] + bias, 0, 1) · alpha, or for a premultiplied model
+ * clamp(x[offset + i] + bias, 0, alpha) as is. Grid row 0 is the top of the canvas.
+ */
 export function displayFragment(k: ShaderConstants): string {
-  const { offset, count, bias } = k.color;
+  const { offset, count, bias, premultiplied } = k.color;
   const channel = (i: number) => `channel(cell, ${offset + i})`;
   return `${header(k)}
 out vec4 color;
@@ -142,8 +214,8 @@ float channel(ivec2 cell, int c) {
 void main() {
   ivec2 size = textureSize(state, 0).xy;
   ivec2 cell = ivec2(gl_FragCoord.x, float(size.y) - gl_FragCoord.y);
-  vec3 rgb = clamp(vec3(${channel(0)}, ${channel(1)}, ${channel(2)}) + ${float(bias)}, 0.0, 1.0);
-  float alpha = ${count === 4 ? `clamp(${channel(3)} + ${float(bias)}, 0.0, 1.0)` : '1.0'};
-  color = vec4(rgb * alpha, alpha);
+  vec3 rgb = vec3(${channel(0)}, ${channel(1)}, ${channel(2)}) + ${float(bias)};
+  float alpha = ${count === 4 ? `clamp(${channel(3)} + ${float(alphaBias(k.color))}, 0.0, 1.0)` : '1.0'};
+  color = ${premultiplied ? 'vec4(clamp(rgb, 0.0, alpha), alpha)' : 'vec4(clamp(rgb, 0.0, 1.0) * alpha, alpha)'};
 }`;
 }

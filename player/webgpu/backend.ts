@@ -1,11 +1,14 @@
 /// <reference types="@webgpu/types" />
-/** The WebGPU backend: compute shaders over two ping-pong storage buffers. */
+/**
+ * The WebGPU backend: compute shaders over two ping-pong storage buffers, or a rotation of
+ * three with alive masking (step x -> x', then x, x' -> the masked state).
+ */
 import type { Grid, NcaModel } from '../../formats/index.ts';
 import type { Backend } from '../backend.ts';
 import { PlayerError } from '../errors.ts';
 import { shaderConstants, type ShaderConstants } from '../shader-constants.ts';
 import { packWeights } from '../weights.ts';
-import { BRUSH_BYTES, displayShader, eraseShader, PARAMS_BYTES, stepShader } from './shaders.ts';
+import { aliveShader, BRUSH_BYTES, displayShader, eraseShader, PARAMS_BYTES, stepShader } from './shaders.ts';
 
 const WORKGROUP = 8;
 
@@ -25,8 +28,9 @@ export async function createWebGpuBackend(model: NcaModel): Promise<Backend> {
     device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code }) } });
   const displayModule = device.createShaderModule({ code: displayShader(k) });
   try {
-    const [step, erase, display] = await Promise.all([
+    const [step, alive, erase, display] = await Promise.all([
       compute(stepShader(k)),
+      k.alive ? compute(aliveShader(k)) : null,
       compute(eraseShader(k)),
       device.createRenderPipelineAsync({
         layout: 'auto',
@@ -34,7 +38,7 @@ export async function createWebGpuBackend(model: NcaModel): Promise<Backend> {
         fragment: { module: displayModule, targets: [{ format }] },
       }),
     ]);
-    return new WebGpuBackend(canvas, context, device, k, model, { step, erase, display });
+    return new WebGpuBackend(canvas, context, device, k, model, { step, alive, erase, display });
   } catch (error) {
     device.destroy();
     throw new PlayerError('gpu', `WebGPU pipeline failed to build: ${(error as Error).message}`);
@@ -52,6 +56,8 @@ function restride(data: Float32Array, cells: number, from: number, to: number): 
 
 interface Pipelines {
   step: GPUComputePipeline;
+  /** The second step pass, with alive masking only. */
+  alive: GPUComputePipeline | null;
   erase: GPUComputePipeline;
   display: GPURenderPipeline;
 }
@@ -63,10 +69,14 @@ class WebGpuBackend implements Backend {
   private readonly params: GPUBuffer;
   private readonly brush: GPUBuffer;
   private readonly weights: GPUBuffer;
-  /** states[0] is current; a step writes states[1], then they swap. */
+  /**
+   * states[current] holds the state x. A step writes x' into the next buffer; without alive
+   * masking that becomes current (ping-pong of two). With it, a second pass writes the masked
+   * state from those two into the third, which becomes current (rotation of three).
+   */
   private states: GPUBuffer[] = [];
-  /** Per direction of the ping-pong, indexed like `states` by which buffer is current. */
-  private groups: { step: GPUBindGroup; erase: GPUBindGroup; display: GPUBindGroup }[] = [];
+  /** Bind groups for each choice of current buffer, indexed like `states`. */
+  private groups: { step: GPUBindGroup; alive: GPUBindGroup | null; erase: GPUBindGroup; display: GPUBindGroup }[] = [];
   private current = 0;
 
   constructor(
@@ -109,8 +119,9 @@ class WebGpuBackend implements Backend {
       for (const buffer of this.states) buffer.destroy();
       this.grid = { ...grid };
       const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-      this.states = [0, 1].map(() => this.device.createBuffer({ size: bytes, usage }));
-      this.groups = [0, 1].map((i) => this.bindGroups(this.states[i], this.states[1 - i]));
+      const count = this.pipelines.alive ? 3 : 2;
+      this.states = Array.from({ length: count }, () => this.device.createBuffer({ size: bytes, usage }));
+      this.groups = this.states.map((_, i) => this.bindGroups(i));
       this.canvas.width = grid.width;
       this.canvas.height = grid.height;
     }
@@ -119,26 +130,32 @@ class WebGpuBackend implements Backend {
     this.writeParams(0, 0);
   }
 
-  private bindGroups(state: GPUBuffer, next: GPUBuffer) {
+  /** The bind groups while states[current] is current. */
+  private bindGroups(current: number) {
     const group = (pipeline: GPUComputePipeline | GPURenderPipeline, buffers: GPUBuffer[]) =>
       this.device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
         entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
       });
-    const { step, erase, display } = this.pipelines;
+    const { step, alive, erase, display } = this.pipelines;
+    const [state, updated, masked] = this.states.map((_, i) => this.states[(current + i) % this.states.length]);
     return {
-      step: group(step, [this.params, state, next, this.weights]),
+      step: group(step, [this.params, state, updated, this.weights]),
+      alive: alive && group(alive, [this.params, state, updated, masked]),
       erase: group(erase, [this.params, this.brush, state]),
       display: group(display, [this.params, state]),
     };
   }
 
-  private dispatch(pipeline: GPUComputePipeline, group: GPUBindGroup): void {
+  /** One submit of dispatches over the grid, in order (WebGPU orders their storage writes). */
+  private dispatch(...passes: [GPUComputePipeline, GPUBindGroup][]): void {
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(Math.ceil(this.grid.width / WORKGROUP), Math.ceil(this.grid.height / WORKGROUP));
+    for (const [pipeline, group] of passes) {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(Math.ceil(this.grid.width / WORKGROUP), Math.ceil(this.grid.height / WORKGROUP));
+    }
     pass.end();
     this.device.queue.submit([encoder.finish()]);
   }
@@ -146,13 +163,20 @@ class WebGpuBackend implements Backend {
   step(seed: number, step: number): void {
     // writeBuffer is ordered with submits, so each step sees its own step number.
     this.writeParams(seed, step);
-    this.dispatch(this.pipelines.step, this.groups[this.current].step);
-    this.current = 1 - this.current;
+    const groups = this.groups[this.current];
+    const { alive } = this.pipelines;
+    if (alive && groups.alive) {
+      this.dispatch([this.pipelines.step, groups.step], [alive, groups.alive]);
+      this.current = (this.current + 2) % 3;
+    } else {
+      this.dispatch([this.pipelines.step, groups.step]);
+      this.current = 1 - this.current;
+    }
   }
 
   erase(x: number, y: number, radius: number): void {
     this.device.queue.writeBuffer(this.brush, 0, new Float32Array([x, y, radius, 0]));
-    this.dispatch(this.pipelines.erase, this.groups[this.current].erase);
+    this.dispatch([this.pipelines.erase, this.groups[this.current].erase]);
   }
 
   draw(): void {

@@ -3,10 +3,17 @@
  *
  * State: a storage buffer of vec4, PACKS per cell, cell-major: state[(y * width + x) * PACKS + i]
  * holds channels 4i..4i+3 (12 channels = 3 vec4s, so the reference layout exactly). Two such
- * buffers ping-pong. Weights: rows of vec4, one per hidden unit (layout in ../weights.ts).
- * The step shader follows formats/reference-core.ts `step` line for line, 4 channels at a
- * time, like the WebGL2 one; the innermost loops are unrolled (see `unroll`).
+ * buffers ping-pong (three rotate with alive masking). Weights: rows of vec4, one per hidden
+ * unit (layout in ../weights.ts). The step shaders follow formats/reference-core.ts `step`
+ * line for line, 4 channels at a time, like the WebGL2 ones, in the same passes:
+ *
+ *   without alive masking: one pass,  stepShader:  x -> clamp(x + delta · mask)
+ *   with alive masking:    two passes, stepShader:  x -> x' = x + delta · mask
+ *                                      aliveShader: x, x' -> clamp(x' · (alive(x) and alive(x')))
+ *
+ * The innermost loops are unrolled (see `unroll`).
  */
+import { alphaBias } from '../../formats/index.ts';
 import { float, unroll, type ShaderConstants } from '../shader-constants.ts';
 import { weightColumns } from '../weights.ts';
 
@@ -48,6 +55,45 @@ fn fires(seed: u32, step: u32, x: u32, y: u32) -> bool {
 `;
 }
 
+/** The state clamp, where the topology has one (v1.1), of a vec4 expression. */
+function clamped(k: ShaderConstants, value: string): string {
+  return k.clamp === null ? value : `clamp(${value}, vec4<f32>(${float(-k.clamp)}), vec4<f32>(${float(k.clamp)}))`;
+}
+
+/**
+ * formats/reference-core.ts aliveCells, for one cell of the buffer \`buffer\`: whether channel
+ * alive.channel exceeds the threshold anywhere within \`radius\` cells (radius 1: the 3x3
+ * neighbourhood). "The maximum is above t" is "some value is above t", so the loop stops at
+ * the first one. WGSL cannot pass a storage buffer to a function: one function per buffer.
+ */
+function aliveFunction(k: ShaderConstants, name: string, buffer: string): string {
+  if (!k.alive) return '';
+  return `
+fn ${name}(x: u32, y: u32, radius: i32) -> bool {
+  let width = i32(params.width);
+  let height = i32(params.height);
+  for (var dy = -radius; dy <= radius; dy++) {
+    for (var dx = -radius; dx <= radius; dx++) {
+      var nx = i32(x) + dx;
+      var ny = i32(y) + dy;
+${
+  k.circular
+    ? `      nx = (nx + 2 * width) % width;
+      ny = (ny + 2 * height) % height;`
+    : `      if (nx < 0 || ny < 0 || nx >= width || ny >= height) {
+        continue; // zero padding: 0 is never above t >= 0
+      }`
+}
+      if (${buffer}[(u32(ny) * params.width + u32(nx)) * PACKS + ${k.alive.channel >> 2}u][${k.alive.channel & 3}] > ${float(k.alive.threshold)}) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+`;
+}
+
 export function stepShader(k: ShaderConstants): string {
   const w = weightColumns(k);
   const perception = k.filters * k.packs;
@@ -58,7 +104,7 @@ export function stepShader(k: ShaderConstants): string {
 @group(0) @binding(3) var<storage, read> weights: array<vec4<f32>>;
 
 var<private> KERNELS: array<f32, ${k.filters * 9}> = array<f32, ${k.filters * 9}>(${k.kernels.map(float).join(', ')});
-${fireFunction(k)}
+${fireFunction(k)}${aliveFunction(k, 'alive', 'state')}
 fn weight(column: u32, h: u32) -> vec4<f32> {
   return weights[h * ${w.width}u + column];
 }
@@ -73,9 +119,22 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   let cell = (id.y * width + id.x) * PACKS;
   if (!fires(params.seed, params.step, id.x, id.y)) {
     for (var i = 0u; i < PACKS; i++) {
+      next[cell + i] = ${k.alive ? 'state[cell + i]' : clamped(k, 'state[cell + i]')};
+    }
+    return;
+  }${
+    k.alive
+      ? `
+  // Alive masking zeroes every cell within 1 of this one unless one of them is alive now, that is
+  // unless some cell within 2 of this one is above the threshold. Otherwise no cell keeps anything
+  // that depends on this cell's update: skip the network.
+  if (!alive(id.x, id.y, 2)) {
+    for (var i = 0u; i < PACKS; i++) {
       next[cell + i] = state[cell + i];
     }
     return;
+  }`
+      : ''
   }
 
   // Perception of the old state: p[f * PACKS + i] holds filter f of channels 4i..4i+3.
@@ -110,7 +169,32 @@ ${unroll(perception, '    ', (i) => `s += dot(weight(${w.w1 + i}u, h), p[${i}]);
     // delta[i] += w2[i][h] * hidden for every i
 ${unroll(k.packs, '    ', (i) => `delta[${i}] += weight(${w.w2 + i}u, h) * hidden;`)}
   }
-${unroll(k.packs, '  ', (i) => `next[cell + ${i}u] = state[cell + ${i}u] + delta[${i}];`)}
+${unroll(k.packs, '  ', (i) => `next[cell + ${i}u] = ${k.alive ? `state[cell + ${i}u] + delta[${i}]` : clamped(k, `state[cell + ${i}u] + delta[${i}]`)};`)}
+}`;
+}
+
+/**
+ * The second pass with alive masking: a cell keeps its updated state x' only if it is alive
+ * (3x3) both in x and in x'; every other cell becomes all zeros. Then the state clamp.
+ */
+export function aliveShader(k: ShaderConstants): string {
+  return `${header(k)}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> state: array<vec4<f32>>; // x
+@group(0) @binding(2) var<storage, read> updated: array<vec4<f32>>; // x' = x + delta · mask
+@group(0) @binding(3) var<storage, read_write> next: array<vec4<f32>>;
+${aliveFunction(k, 'aliveBefore', 'state')}${aliveFunction(k, 'aliveAfter', 'updated')}
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  if (id.x >= params.width || id.y >= params.height) {
+    return;
+  }
+  let cell = (id.y * params.width + id.x) * PACKS;
+  let keep = aliveBefore(id.x, id.y, 1) && aliveAfter(id.x, id.y, 1);
+  for (var i = 0u; i < PACKS; i++) {
+    let x = select(vec4<f32>(0.0), updated[cell + i], keep);
+    next[cell + i] = ${clamped(k, 'x')};
+  }
 }`;
 }
 
@@ -141,9 +225,13 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 }`;
 }
 
-/** colour = clamp(x[offset + i] + bias, 0, 1), premultiplied. Framebuffer y runs down, like grid y. */
+/**
+ * SPEC.md §6 colour, written premultiplied (the canvas is): alpha = clamp(x[offset + 3] + alphaBias, 0, 1)
+ * (1 for RGB); colour = clamp(x[offset + i] + bias, 0, 1) · alpha, or for a premultiplied model
+ * clamp(x[offset + i] + bias, 0, alpha) as is. Framebuffer y runs down, like grid y.
+ */
 export function displayShader(k: ShaderConstants): string {
-  const { offset, count, bias } = k.color;
+  const { offset, count, bias, premultiplied } = k.color;
   const channel = (i: number) => `state[cell + ${Math.floor((offset + i) / 4)}u][${(offset + i) % 4}]`;
   return `${header(k)}
 @group(0) @binding(0) var<uniform> params: Params;
@@ -157,8 +245,12 @@ fn vertex(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
 @fragment
 fn fragment(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
   let cell = (u32(position.y) * params.width + u32(position.x)) * PACKS;
-  let rgb = clamp(vec3<f32>(${channel(0)}, ${channel(1)}, ${channel(2)}) + ${float(bias)}, vec3<f32>(0.0), vec3<f32>(1.0));
-  let alpha = ${count === 4 ? `clamp(${channel(3)} + ${float(bias)}, 0.0, 1.0)` : '1.0'};
-  return vec4<f32>(rgb * alpha, alpha);
+  let rgb = vec3<f32>(${channel(0)}, ${channel(1)}, ${channel(2)}) + ${float(bias)};
+  let alpha = ${count === 4 ? `clamp(${channel(3)} + ${float(alphaBias(k.color))}, 0.0, 1.0)` : '1.0'};
+  return ${
+    premultiplied
+      ? 'vec4<f32>(clamp(rgb, vec3<f32>(0.0), vec3<f32>(alpha)), alpha)'
+      : 'vec4<f32>(clamp(rgb, vec3<f32>(0.0), vec3<f32>(1.0)) * alpha, alpha)'
+  };
 }`;
 }
