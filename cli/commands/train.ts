@@ -58,7 +58,8 @@ Options:
   --score-every N        score the model by a long run every N iterations and keep
                          the best (default 100; 0 = keep the last)
   --score-steps A,B,..   step counts of that long run (default 500,2000,6000)
-  --qat                  quantisation-aware training (fake int8 w1/w2)
+  --qat, --no-qat        quantisation-aware training (fake int8 w1/w2, what an int8
+                         .nca computes); default on for living models, off otherwise
   --run-seed N           seed of every random choice (default 0)
   --save-every N         checkpoint interval in iterations (default 50)
   --preview-every N      preview PNG interval, 0 = none (default 50)
@@ -98,6 +99,7 @@ const options = {
   damage: { type: 'string' },
   'overflow-weight': { type: 'string' },
   qat: { type: 'boolean' },
+  'no-qat': { type: 'boolean' },
   'run-seed': { type: 'string' },
   'save-every': { type: 'string' },
   'preview-every': { type: 'string' },
@@ -204,7 +206,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     damage: intValue(values, 'damage', living ? Math.floor(batch / 4) : 0, 0),
     seedEvery: intValue(values, 'seed-every', defaults.seedEvery, 1),
     overflowWeight: numberValue(values, 'overflow-weight', SOURCE_METHOD.overflowWeight, 0, 1e6),
-    qat: values.qat === true,
+    qat: values['no-qat'] === true ? false : values.qat === true || (living && values.qat !== false),
     runSeed: intValue(values, 'run-seed', 0, 0, 0xffffffff),
     saveEvery: intValue(values, 'save-every', SOURCE_METHOD.saveEvery, 1),
     previewEvery: intValue(values, 'preview-every', SOURCE_METHOD.previewEvery, 0),

@@ -7,7 +7,7 @@ import { createState, step, standardMask } from '../../formats/reference-core.ts
 import { decodeNca, encodeNca } from '../../formats/nca-file.ts';
 import { NcaRollout } from '../../trainer/nca/rollout.ts';
 import { batchMasks } from '../../trainer/nca/masks.ts';
-import { firingCells } from '../../trainer/nca/firing.ts';
+import { capacityFor, firingCells } from '../../trainer/nca/firing.ts';
 import { putHwc, takeHwc, type BatchShape } from '../../trainer/nca/layout.ts';
 
 const topology = defaultTopology({ hidden: 16 });
@@ -244,4 +244,16 @@ describe('v1.1 alive masking and clamp', () => {
     }
     await rollout.release();
   });
+});
+
+test('varying firing counts (alive masking) use few graph sizes: geometric, at most 19 % padding', () => {
+  const total = 8 * 72 * 72;
+  const sizes = new Set<number>();
+  for (let count = 0; count <= total / 2; count += 7) {
+    const k = capacityFor(count, total, true);
+    assert.ok(k >= count && k <= total);
+    if (count >= 256) assert.ok(k <= Math.ceil((count * 1.19) / 256) * 256, `${count} -> ${k}`);
+    sizes.add(k);
+  }
+  assert.ok(sizes.size <= 22, `${sizes.size} sizes`);
 });

@@ -14,16 +14,27 @@ export interface FiringCells {
   cells: Int32Array;
 }
 
-/** The K for `count` firing cells out of `total`: a multiple of max(256, total / 64), at most `total`. */
-export function capacityFor(count: number, total: number): number {
+/**
+ * The K for `count` firing cells out of `total`. About half the grid fires on
+ * every step of a plain model: multiples of max(256, total / 64) fit that
+ * tightly. With alive masking (`varying`) the count runs from a handful to
+ * half the grid as a pattern grows, and every distinct K is a compiled graph
+ * (time and memory): there K grows geometrically, four sizes per doubling
+ * (at most 19 % padding), rounded up to a multiple of 256.
+ */
+export function capacityFor(count: number, total: number, varying = false): number {
+  if (varying) {
+    const geometric = 2 ** (Math.ceil(4 * Math.log2(Math.max(count, 256))) / 4);
+    return Math.min(total, Math.ceil(geometric / 256) * 256);
+  }
   const bucket = Math.max(256, Math.ceil(total / 64));
   return Math.min(total, Math.max(bucket, Math.ceil(count / bucket) * bucket));
 }
 
-export function firingCells(mask: Float32Array): FiringCells {
+export function firingCells(mask: Float32Array, varying = false): FiringCells {
   let count = 0;
   for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) count++;
-  const capacity = capacityFor(count, mask.length);
+  const capacity = capacityFor(count, mask.length, varying);
   const cells = new Int32Array(capacity).fill(mask.length);
   let k = 0;
   for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) cells[k++] = i;

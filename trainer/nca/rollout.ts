@@ -164,7 +164,7 @@ export class NcaRollout {
   private async stepWithFeatures(state: Float32Array, weights: Weights, mask: Float32Array): Promise<{ y: Float32Array; record: StepRecord }> {
     // Cells dead before the step are zeroed after it whatever their update: they skip the network.
     const before = this.living ? aliveRows(state, this.shape, this.topology) : null;
-    const firing = before && this.topology.alive ? this.cellList(mask.map((m, i) => m * before[i])) : this.firing(mask);
+    const firing = before && this.topology.alive ? this.cellList(mask.map((m, i) => m * before[i]), true) : this.firing(mask);
     const session = await this.session(firing.capacity, false);
     const [y, features] = await session.runList({ x: state, cells: firing.cells, neighbours: firing.neighbours, ...this.weightFeeds(weights) });
     const record: StepRecord = { firing, features: features as Float32Array };
@@ -184,8 +184,8 @@ export class NcaRollout {
     return f;
   }
 
-  private cellList(mask: Float32Array): FiringCells & { neighbours: Int32Array } {
-    const cells = firingCells(mask);
+  private cellList(mask: Float32Array, varying = false): FiringCells & { neighbours: Int32Array } {
+    const cells = firingCells(mask, varying);
     return { ...cells, neighbours: neighbourhoods(cells, this.shape, this.topology.padding) };
   }
 
