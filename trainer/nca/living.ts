@@ -64,13 +64,18 @@ export function settle(yPre: Float32Array, before: Uint8Array, shape: BatchShape
   const c = shape.channels;
   const after = aliveRows(yPre, shape, topology);
   const q = topology.clamp ?? Infinity;
-  const pass = new Float32Array(yPre.length);
+  const pass = new Float32Array(yPre.length); // dead cells and clamped values: 0
   for (let cell = 0; cell < before.length; cell++) {
-    const lives = before[cell] && after[cell];
-    for (let i = cell * c; i < (cell + 1) * c; i++) {
-      const v = lives ? yPre[i] : 0;
-      pass[i] = lives && v >= -q && v <= q ? 1 : 0;
-      yPre[i] = Math.min(q, Math.max(-q, v));
+    const from = cell * c;
+    if (!(before[cell] && after[cell])) {
+      yPre.fill(0, from, from + c);
+      continue;
+    }
+    for (let i = from; i < from + c; i++) {
+      const v = yPre[i];
+      if (v > q) yPre[i] = q;
+      else if (v < -q) yPre[i] = -q;
+      else pass[i] = 1;
     }
   }
   return { y: yPre, pass };

@@ -164,7 +164,7 @@ export class NcaRollout {
   private async stepWithFeatures(state: Float32Array, weights: Weights, mask: Float32Array): Promise<{ y: Float32Array; record: StepRecord }> {
     // Cells dead before the step are zeroed after it whatever their update: they skip the network.
     const before = this.living ? aliveRows(state, this.shape, this.topology) : null;
-    const firing = before && this.topology.alive ? this.cellList(mask.map((m, i) => m * before[i]), true) : this.firing(mask);
+    const firing = before && this.topology.alive ? this.cellList(aliveAndMasked(mask, before), true) : this.firing(mask);
     const session = await this.session(firing.capacity, false);
     const [y, features] = await session.runList({ x: state, cells: firing.cells, neighbours: firing.neighbours, ...this.weightFeeds(weights) });
     const record: StepRecord = { firing, features: features as Float32Array };
@@ -213,6 +213,13 @@ export class NcaRollout {
     await Promise.all([...this.graphs.values()].map(async (s) => (await s).release()));
     this.graphs.clear();
   }
+}
+
+/** The update mask of the cells alive before the step (the others are zeroed whatever they compute). */
+function aliveAndMasked(mask: Float32Array, alive: Uint8Array): Float32Array {
+  const out = new Float32Array(mask.length);
+  for (let i = 0; i < mask.length; i++) if (alive[i]) out[i] = mask[i];
+  return out;
 }
 
 /**
