@@ -38,6 +38,14 @@ test('PNG with alpha loads exactly', async () => {
   assert.deepEqual(Array.from(loaded.data), Array.from(image.data));
 });
 
+test('interlaced PNG (which our own PNG codec refuses) loads exactly', async () => {
+  const image = picture(9, 7, true);
+  const interlaced = await convert(image, (s) => s.png({ progressive: true }));
+  assert.equal(interlaced[28], 1, 'the IHDR interlace byte');
+  const loaded = await loadImage(interlaced, 'adam7.png');
+  assert.deepEqual(Array.from(loaded.data), Array.from(image.data));
+});
+
 test('greyscale PNG becomes RGB with opaque alpha', async () => {
   const grey = await convert(picture(8, 8), (s) => s.greyscale().png());
   const loaded = await loadImage(grey, 'grey.png');
