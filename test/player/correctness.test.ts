@@ -20,9 +20,8 @@ import {
   type Topology,
 } from '../../formats/index.ts';
 import { livingModel, livingTopology, maxAbsDiff, randomModel } from '../helpers/models.ts';
-import { addPlayer, startHarness, type Harness } from './harness.ts';
+import { addPlayer, startHarness, TOLERANCE, type Harness } from './harness.ts';
 
-export const TOLERANCE = 1e-4;
 const STEPS = 24;
 const GRID = { width: 48, height: 32 }; // not square, so a swapped x/y would show
 const seed = 7;

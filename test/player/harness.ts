@@ -28,6 +28,12 @@ const BASE_ARGS = [
 const SWIFTSHADER_ARGS = ['--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader'];
 export const CHROMIUM_ARGS = [...BASE_ARGS, ...SWIFTSHADER_ARGS];
 
+/**
+ * Largest |player state - reference state| the tests accept: float32 state, summed in another
+ * order and with fused multiply-adds on the GPU, float64 in the reference (correctness.test.ts).
+ */
+export const TOLERANCE = 1e-4;
+
 /** A response the test server gives for one path. */
 export interface Route {
   body: Uint8Array | string;
