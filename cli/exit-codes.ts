@@ -5,6 +5,8 @@ export const EXIT = {
   failure: 1,
   /** A model or weights are needed from the network and the network is not there. */
   offline: 2,
+  /** `nca eval`: the model ran, and its quality is below the thresholds (a verdict, not an error). */
+  belowThresholds: 3,
   /** Wrong flags or arguments. */
   usage: 64,
   /** An input file exists but is not what it should be (corrupt .nca, bad PNG, bad config). */

@@ -12,6 +12,7 @@ const loaders: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./commands/info.ts')).info,
   play: async () => (await import('./commands/play.ts')).play,
   render: async () => (await import('./commands/render.ts')).render,
+  eval: async () => (await import('./commands/eval.ts')).evalCommand,
 };
 
 async function usage(): Promise<string> {

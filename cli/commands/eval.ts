@@ -1,0 +1,252 @@
+/** `nca eval MODEL [--target IMAGE]`: a long-run quality report (float and int8), with thresholds and an exit code. */
+import { writeFile } from 'node:fs/promises';
+import { DEFAULT_EVAL_STEPS, DEFAULT_THRESHOLDS, defaultGrid, evaluateLongRun, type LongRunReport, type RunReport } from '../../exporter/eval/long-run.ts';
+import { toRgba8, type RgbImage } from '../../exporter/eval/metrics.ts';
+import { ENGINES } from '../../exporter/render/engine.ts';
+import { decodePng, encodePng, PngError, type RgbaImage } from '../../trainer/image/png.ts';
+import { readInput } from '../args.ts';
+import { parseFlagsWithConfig } from '../config.ts';
+import { modelArg, readModel } from '../model.ts';
+import { checkOutputFile, writing } from '../outputs.ts';
+import { Progress } from '../progress.ts';
+import { choiceValue, intValue, numberValue, sizeValue, stringValue } from '../values.ts';
+import { CliError, EXIT } from '../exit-codes.ts';
+import type { Command } from '../command.ts';
+
+const help = `Usage: nca eval MODEL [--target IMAGE.png] [options]
+
+Runs a model (.nca, training checkpoint or run folder) for a long time from its seed,
+as the player does (same seed, same update masks), twice: with its weights as given
+and re-quantised to int8. At each step count it measures, against the target (both
+composited over white): PSNR and SSIM; and always: the alive fraction, the state range,
+and whether the state exploded, died or decayed. With a target it also erases the
+right half after --regrow-at steps and counts the steps until the PSNR is back within
+1 dB. Without a target it checks stability only (no explosion, death or decay, and a
+small frame-to-frame change at the end).
+
+Exit code 0 when every threshold is met, 3 when the model is below them (see
+docs/cli.md); --no-thresholds only reports.
+
+Options:
+  --target FILE           the image the model should hold (PNG), centred on the grid
+  --size WxH              grid in cells (default: the grid in the model's metadata,
+                          else the target's size, else 64x64)
+  --steps A,B,...         step counts to measure at (default ${DEFAULT_EVAL_STEPS.join(',')})
+  --min-psnr DB           every PSNR, float and int8, must reach this (default ${DEFAULT_THRESHOLDS.minPsnr})
+  --max-change X          without a target: largest RMS colour change over one step at
+                          the end, colours in 0..1 (default ${DEFAULT_THRESHOLDS.maxChange})
+  --regrow-at N           step count at which to erase the right half (default 1000)
+  --regrow-max N          steps allowed to regrow (default 2000)
+  --regrow-every N        steps between regrowth checks (default 10)
+  --no-regrow             skip the regrowth test
+  --no-int8               skip the int8 run
+  --no-thresholds         report only: exit 0 whatever the quality
+  --seed N                noise and update-mask seed (default 0)
+  --engine ort|reference  ort is fast; reference is the plain-TS core (default ort)
+  --strip FILE.png        a PNG of the frames: target, then each step count; a row
+                          per run (float, int8)
+  --strip-scale N         pixels per cell in the strip (default 2)
+  --config FILE           JSON file with any of these flags, e.g. {"steps": "100,1000"}
+  --json                  print the report as JSON
+  --quiet                 no progress bar
+
+Example:
+  nca eval runs/heart/model.nca --target heart.png --steps 100,1000,10000 --strip heart-eval.png`;
+
+const options = {
+  target: { type: 'string' },
+  size: { type: 'string' },
+  steps: { type: 'string' },
+  'min-psnr': { type: 'string' },
+  'max-change': { type: 'string' },
+  'regrow-at': { type: 'string' },
+  'regrow-max': { type: 'string' },
+  'regrow-every': { type: 'string' },
+  'no-regrow': { type: 'boolean' },
+  'no-int8': { type: 'boolean' },
+  'no-thresholds': { type: 'boolean' },
+  seed: { type: 'string' },
+  engine: { type: 'string' },
+  strip: { type: 'string' },
+  'strip-scale': { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+} as const;
+
+const MAX_STEPS = 10_000_000;
+
+function stepsValue(values: Record<string, unknown>): number[] {
+  const raw = values.steps;
+  if (raw === undefined) return [...DEFAULT_EVAL_STEPS];
+  const parts = String(raw).split(',').map((s) => s.trim());
+  const steps = parts.map(Number);
+  if (parts.length === 0 || !parts.every((p) => /^\d+$/.test(p)) || steps.some((s) => s < 1 || s > MAX_STEPS)) {
+    throw new CliError(`--steps must be step counts from 1 to ${MAX_STEPS} separated by commas, e.g. 100,1000,10000, not "${raw}" (see --help)`, EXIT.usage);
+  }
+  return [...new Set(steps)].sort((a, b) => a - b);
+}
+
+async function readTarget(path: string): Promise<RgbaImage> {
+  const bytes = await readInput(path);
+  try {
+    return decodePng(bytes);
+  } catch (error) {
+    if (error instanceof PngError) throw new CliError(`${path}: ${error.message}`, EXIT.badInput);
+    throw error;
+  }
+}
+
+const STRIP_GAP = 2;
+const GAP_GREY = 128;
+
+/** Tiles of one size in rows, `scale` pixels per cell, separated by grey gaps. */
+export function stripImage(rows: RgbImage[][], scale: number): RgbaImage {
+  const { width: w, height: h } = rows[0][0];
+  const columns = Math.max(...rows.map((r) => r.length));
+  const width = columns * w * scale + (columns - 1) * STRIP_GAP;
+  const height = rows.length * h * scale + (rows.length - 1) * STRIP_GAP;
+  const data = new Uint8Array(width * height * 4).fill(GAP_GREY);
+  rows.forEach((row, r) =>
+    row.forEach((tile, c) => {
+      const px = toRgba8(tile);
+      const left = c * (w * scale + STRIP_GAP);
+      const top = r * (h * scale + STRIP_GAP);
+      for (let y = 0; y < h * scale; y++) {
+        for (let x = 0; x < w * scale; x++) {
+          const src = (Math.floor(y / scale) * w + Math.floor(x / scale)) * 4;
+          data.set(px.subarray(src, src + 4), ((top + y) * width + left + x) * 4);
+        }
+      }
+    }),
+  );
+  for (let i = 3; i < data.length; i += 4) data[i] = 255;
+  return { width, height, data };
+}
+
+const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+
+function flagsOf(m: RunReport['marks'][number]): string {
+  return [m.exploded && 'exploded', m.died && 'died', m.decayed && 'decayed'].filter(Boolean).join(', ');
+}
+
+function regrowLine(run: RunReport): string {
+  const r = run.regrow;
+  if (!r) return '';
+  return r.steps === null ? `${run.weights}: not within ${r.max} steps` : `${run.weights}: ${r.steps} steps`;
+}
+
+function describe(report: LongRunReport, path: string, targetPath: string | undefined, bestScore: number | undefined, applied: boolean): string {
+  const { grid } = report;
+  const lines = [`${path}: ${grid.width}x${grid.height} grid, seed ${report.seed}, ${report.engine} engine, ${targetPath ? `target ${targetPath} (${report.target!.width}x${report.target!.height})` : 'no target (stability only)'}`];
+  if (bestScore !== undefined) lines.push(`best score during training: ${bestScore.toFixed(2)} dB`);
+  lines.push('');
+  const header = ['weights', 'steps', 'PSNR dB', 'SSIM', 'alive', 'state range', 'flags'];
+  const rows = report.runs.flatMap((run) =>
+    run.marks.map((m) => [
+      run.weights,
+      String(m.steps),
+      m.psnr === null ? '-' : m.psnr.toFixed(2),
+      m.ssim === null ? '-' : m.ssim.toFixed(3),
+      pct(m.aliveFraction),
+      m.min === null || m.max === null ? 'not finite' : `${m.min.toFixed(3)}..${m.max.toFixed(3)}${m.nonFinite > 0 ? ` (${pct(m.nonFinite)} not finite)` : ''}`,
+      flagsOf(m),
+    ]),
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const right = new Set([1, 2, 3, 4]);
+  for (const row of [header, ...rows]) lines.push(row.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
+  lines.push('');
+  const regrown = report.runs.map(regrowLine).filter(Boolean);
+  if (regrown.length) {
+    const r = report.runs[0].regrow!;
+    lines.push(`regrowth after erasing the right half at ${r.at} steps (back within ${r.withinDb} dB of ${r.psnrBefore} dB): ${regrown.join(', ')}`);
+  }
+  lines.push(`change over one step at the end (RMS, 0..1): ${report.runs.map((r) => `${r.weights} ${r.endChange}`).join(', ')}`);
+  if (report.score !== null) lines.push(`score: ${report.score.toFixed(2)} dB (the lowest PSNR above)`);
+  const t = report.thresholds;
+  const what = report.target ? `PSNR >= ${t.minPsnr} dB at every step count${report.runs[0].regrow ? ', regrowth' : ''}` : `no explosion, death or decay; change <= ${t.maxChange}`;
+  if (report.pass) lines.push(`PASS (${what})`);
+  else lines.push(`${applied ? 'FAIL' : 'below thresholds (not applied: --no-thresholds)'} (${what}):`, ...report.failures.map((f) => `  ${f}`));
+  return lines.join('\n');
+}
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'run a model for a long time and report its quality (PSNR, SSIM, stability, regrowth)',
+  help,
+  async run(argv) {
+    const { values, positionals } = await parseFlagsWithConfig(argv, options);
+    const path = modelArg(positionals);
+    const steps = stepsValue(values);
+    const thresholds = {
+      minPsnr: numberValue(values, 'min-psnr', DEFAULT_THRESHOLDS.minPsnr, -1000, 1000),
+      maxChange: numberValue(values, 'max-change', DEFAULT_THRESHOLDS.maxChange, 0, 10),
+    };
+    const regrow = values['no-regrow']
+      ? false
+      : {
+          at: intValue(values, 'regrow-at', 1000, 0, MAX_STEPS),
+          max: intValue(values, 'regrow-max', 2000, 0, MAX_STEPS),
+          every: intValue(values, 'regrow-every', 10, 1, 100_000),
+        };
+    const seed = intValue(values, 'seed', 0, 0, 0xffffffff);
+    const engine = choiceValue(values, 'engine', ENGINES, 'ort');
+    const stripPath = stringValue(values, 'strip');
+    const stripScale = intValue(values, 'strip-scale', 2, 1, 16);
+    if (values.size !== undefined) sizeValue(values, 'size', '64x64', 1024); // a bad --size fails before any reading
+    if (stripPath) checkOutputFile(stripPath);
+    const targetPath = stringValue(values, 'target');
+    const { model } = await readModel(path);
+    const target = targetPath ? await readTarget(targetPath) : null;
+    const grid = values.size !== undefined ? sizeValue(values, 'size', '64x64', 1024) : defaultGrid(model, target);
+
+    let progress: Progress | undefined;
+    let ticked = 0;
+    const report = await evaluateLongRun(model, {
+      target,
+      grid,
+      steps,
+      int8: !values['no-int8'],
+      regrow,
+      seed,
+      engine,
+      thresholds,
+      keepFrames: stripPath !== undefined,
+      onProgress: (done, total) => {
+        progress ??= new Progress({ label: 'evaluating', total, unit: 'steps', enabled: !values.quiet });
+        progress.tick(done - ticked);
+        ticked = done;
+      },
+    });
+    progress?.finish();
+
+    let strip: { path: string; width: number; height: number; bytes: number } | null = null;
+    if (stripPath) {
+      const rows = report.runs.map((run) => [...(report.targetFrame ? [report.targetFrame] : []), ...run.frames!]);
+      const image = stripImage(rows, stripScale);
+      const bytes = encodePng(image);
+      await writing(stripPath, () => writeFile(stripPath, bytes));
+      strip = { path: stripPath, width: image.width, height: image.height, bytes: bytes.length };
+    }
+    const extra = model.metadata.extra;
+    const bestScore = typeof extra?.bestScore === 'number' && Number.isFinite(extra.bestScore) ? extra.bestScore : undefined;
+    const applied = !values['no-thresholds'];
+    if (values.json) {
+      const { targetFrame, runs, ...rest } = report;
+      const summary = {
+        model: path,
+        targetPath: targetPath ?? null,
+        bestScore: bestScore ?? null,
+        ...rest,
+        runs: runs.map(({ frames, ...run }) => run),
+        thresholdsApplied: applied,
+        strip,
+      };
+      console.log(JSON.stringify(summary, null, 2));
+    } else {
+      console.log(describe(report, path, targetPath, bestScore, applied));
+      if (strip) console.log(`wrote ${strip.path} (${strip.width}x${strip.height})`);
+    }
+    return report.pass || !applied ? EXIT.ok : EXIT.belowThresholds;
+  },
+};

@@ -1,0 +1,412 @@
+/**
+ * Long-run quality of a model: run it for many steps from its seed, with the player's
+ * update masks, and measure at given step counts how close it stays to a target image
+ * (PSNR, SSIM) and whether it stays stable (state range, alive fraction, explosion,
+ * death, decay, frame-to-frame change). Optionally, erase the right half after it has
+ * settled and count the steps it takes to regrow. `nca eval` prints this report;
+ * the trainer can call `evaluateLongRun` to score a checkpoint.
+ *
+ * The score is the smallest PSNR (dB, over white) at the measured step counts, over
+ * every run (float, and int8 when asked for): a pattern that forms and then drifts,
+ * fades, explodes or turns to noise scores low.
+ */
+import { toColours, type Grid, type NcaModel } from '../../formats/index.ts';
+import type { RgbaImage } from '../../trainer/image/png.ts';
+import { quantize } from '../quantize.ts';
+import { createEngine, type Engine, type EngineName } from '../render/engine.ts';
+import { overWhite, placeTarget, psnr, PSNR_CAP_DB, ssim, type RgbImage } from './metrics.ts';
+
+export const DEFAULT_EVAL_STEPS = [100, 1000, 10_000, 100_000] as const;
+export const DEFAULT_GRID: Grid = { width: 64, height: 64 };
+/**
+ * Steps per onnxruntime call for the long runs (measured with `npm run bench:eval`: at
+ * 72x72, 8-32 are within noise of each other; longer unrolled graphs gain nothing).
+ */
+export const EVAL_CHUNK = 16;
+
+/** A cell counts as alive when its displayed alpha exceeds this (RGBA models). */
+export const ALIVE_ALPHA = 0.1;
+/** A state value beyond this (or a non-finite one) means the model exploded. */
+export const EXPLODED_ABOVE = 1e3;
+/** `decayed` (with a target): the PSNR fell more than this below its best at an earlier step count. */
+export const DECAY_DB = 3;
+
+export interface RegrowOptions {
+  /** Step count at which to erase the right half (default 1000). */
+  at?: number;
+  /** Give up after this many steps (default 2000). */
+  max?: number;
+  /** Check the PSNR every this many steps (default 10). */
+  every?: number;
+  /** Regrown = PSNR back within this many dB of the PSNR just before erasing (default 1). */
+  withinDb?: number;
+}
+
+export interface Thresholds {
+  /** Every PSNR (float and int8, every step count) must reach this, in dB (default 25). Only with a target. */
+  minPsnr: number;
+  /** Without a target: largest allowed RMS change of the displayed colours over one step at the end (default 0.05). */
+  maxChange: number;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = { minPsnr: 25, maxChange: 0.05 };
+
+export interface LongRunOptions {
+  /** The target image (straight RGBA8, as decodePng gives), centred on the grid. Without it: stability only, score null. */
+  target?: RgbaImage | null;
+  /** Grid in cells; default: `defaultGrid(model, target)`. */
+  grid?: Grid;
+  /** Step counts at which to measure (default 100, 1000, 10000, 100000). */
+  steps?: readonly number[];
+  /** Also run the int8 re-quantisation of the model (default true). */
+  int8?: boolean;
+  /** The regrowth test (needs a target): true/omitted = defaults, false = off. */
+  regrow?: boolean | RegrowOptions;
+  /** Noise and update-mask seed, as the player's (default 0). */
+  seed?: number;
+  engine?: EngineName;
+  /** Steps per onnxruntime call (default EVAL_CHUNK). */
+  chunk?: number;
+  thresholds?: Partial<Thresholds>;
+  /** Keep the frame (over white) at each step count, for a strip image. */
+  keepFrames?: boolean;
+  /** Called as steps are run: steps done so far and the planned total (all runs, regrowth included). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface StepReport {
+  steps: number;
+  /** dB against the target, both over white, capped at 100; 0 when the colours are not finite; null without a target. */
+  psnr: number | null;
+  /** SSIM against the target over white; null without a target. */
+  ssim: number | null;
+  /** Fraction of cells alive: displayed alpha > 0.1 (RGBA), or state not all zero (RGB). */
+  aliveFraction: number;
+  /** Smallest and largest finite state value over all channels and cells (null when none is finite). */
+  min: number | null;
+  max: number | null;
+  /** Fraction of state values that are NaN or infinite. */
+  nonFinite: number;
+  /** A non-finite state value, or one beyond ±1000. */
+  exploded: boolean;
+  /** Alive fraction 0 (nothing left). */
+  died: boolean;
+  /**
+   * Fading: with a target, the PSNR is more than 3 dB below its best so far (at the seed
+   * or an earlier step count); without one, the alive fraction is below half its largest so far.
+   */
+  decayed: boolean;
+}
+
+export interface RegrowReport {
+  /** Step count at which the right half (x >= W/2) was erased. */
+  at: number;
+  /** PSNR just before erasing, and just after. */
+  psnrBefore: number;
+  psnrErased: number;
+  /** Steps until the PSNR was back within `withinDb` of psnrBefore (a multiple of `every`), or null if not within `max`. */
+  steps: number | null;
+  max: number;
+  every: number;
+  withinDb: number;
+}
+
+export interface RunReport {
+  /** 'float': the model as given; 'int8': its int8 re-quantisation (what an int8 .nca plays). */
+  weights: 'float' | 'int8';
+  marks: StepReport[];
+  regrow: RegrowReport | null;
+  /** RMS change of the displayed colours (over white, in [0, 1]) over one step after the last step count. */
+  endChange: number;
+  /** With keepFrames: the frame at each step count, over white. */
+  frames?: RgbImage[];
+}
+
+export interface LongRunReport {
+  grid: Grid;
+  seed: number;
+  engine: EngineName;
+  steps: number[];
+  /** The target's own size, or null. */
+  target: { width: number; height: number } | null;
+  /** The target as placed on the grid, over white (for strips). */
+  targetFrame: RgbImage | null;
+  runs: RunReport[];
+  /** Smallest PSNR over every step count of every run (dB); null without a target. */
+  score: number | null;
+  thresholds: Thresholds;
+  /** Every threshold met (see `failures`). */
+  pass: boolean;
+  /** One line per threshold missed, e.g. "int8: PSNR 21.3 dB at 10000 steps < 25 dB". */
+  failures: string[];
+  /** Steps run in all (regrowth included), and how fast. */
+  stepsRun: number;
+  seconds: number;
+}
+
+/** The grid `nca eval` uses by default: metadata.extra.grid ({width, height}), else the target's size, else 64x64. */
+export function defaultGrid(model: NcaModel, target?: { width: number; height: number } | null): Grid {
+  const g = model.metadata.extra?.grid as { width?: unknown; height?: unknown } | undefined;
+  const side = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 4096;
+  if (g && typeof g === 'object' && side(g.width) && side(g.height)) return { width: g.width as number, height: g.height as number };
+  if (target) return { width: target.width, height: target.height };
+  return { ...DEFAULT_GRID };
+}
+
+function regrowSettings(regrow: LongRunOptions['regrow']): Required<RegrowOptions> | null {
+  if (regrow === false) return null;
+  const o = regrow === true || regrow === undefined ? {} : regrow;
+  const s = { at: o.at ?? 1000, max: o.max ?? 2000, every: o.every ?? 10, withinDb: o.withinDb ?? 1 };
+  for (const [k, v] of Object.entries(s)) {
+    if (!(Number.isFinite(v) && v >= (k === 'every' ? 1 : 0))) throw new Error(`regrow.${k} must be a number >= ${k === 'every' ? 1 : 0}, not ${v}`);
+  }
+  return s;
+}
+
+/** PSNR as reported: capped at 100 dB, 0 for non-finite colours. */
+function reportedPsnr(frame: RgbImage, target: RgbImage): number {
+  const p = psnr(frame, target);
+  return Number.isNaN(p) ? 0 : Math.min(PSNR_CAP_DB, p);
+}
+
+function frameOf(model: NcaModel, state: Float32Array, grid: Grid): RgbImage {
+  return overWhite(toColours(model.topology, state, grid), grid);
+}
+
+function aliveFraction(model: NcaModel, state: Float32Array, colours: Float32Array): number {
+  const { channels, color } = model.topology;
+  const cells = state.length / channels;
+  let alive = 0;
+  for (let i = 0; i < cells; i++) {
+    if (color.count === 4) {
+      if (colours[i * 4 + 3] > ALIVE_ALPHA) alive++;
+    } else {
+      for (let c = 0; c < channels; c++) {
+        if (state[i * channels + c] !== 0) {
+          alive++;
+          break;
+        }
+      }
+    }
+  }
+  return alive / cells;
+}
+
+function rmsChange(a: RgbImage, b: RgbImage): number {
+  let sum = 0;
+  for (let i = 0; i < a.data.length; i++) sum += (a.data[i] - b.data[i]) ** 2;
+  const rms = Math.sqrt(sum / a.data.length);
+  return Number.isFinite(rms) ? rms : 1;
+}
+
+const round = (v: number, digits: number) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : v);
+
+interface RunPlan {
+  grid: Grid;
+  marks: number[];
+  regrow: Required<RegrowOptions> | null;
+  target: RgbImage | null;
+  seed: number;
+  engine: EngineName;
+  chunk: number;
+  keepFrames: boolean;
+  tick: (n: number) => void;
+}
+
+/** The largest divisor of `n` up to `max` (a regrowth engine's chunk, so no step is computed in vain). */
+function divisorUpTo(n: number, max: number): number {
+  for (let k = Math.min(n, max); k > 1; k--) if (n % k === 0) return k;
+  return 1;
+}
+
+/** Runs `engine` forward to step `to` in slices, reporting progress. */
+async function advance(engine: Engine, to: number, slice: number, tick: (n: number) => void): Promise<void> {
+  while (engine.steps < to) {
+    const n = Math.min(slice, to - engine.steps);
+    await engine.run(n);
+    tick(n);
+  }
+}
+
+/** A copy of a [H][W][C] state with every channel of the cells x >= W/2 (the right half) set to zero. */
+export function eraseRightHalf(state: Float32Array, grid: Grid, channels: number): Float32Array {
+  const erased = state.slice();
+  for (let y = 0; y < grid.height; y++) {
+    const row = y * grid.width;
+    erased.fill(0, (row + Math.ceil(grid.width / 2)) * channels, (row + grid.width) * channels);
+  }
+  return erased;
+}
+
+async function regrowth(model: NcaModel, state: Float32Array, at: number, before: number, plan: RunPlan): Promise<RegrowReport> {
+  const r = plan.regrow!;
+  const { grid, target } = plan;
+  const erased = eraseRightHalf(state, grid, model.topology.channels);
+  // A copy of the engine, from the erased state at the same step count: same masks as the main run would draw.
+  const engine = await createEngine(plan.engine, model, grid, { seed: plan.seed, chunk: divisorUpTo(r.every, 32) });
+  try {
+    engine.setState(erased, at);
+    const score = () => reportedPsnr(frameOf(model, engine.state(), grid), target!);
+    const psnrErased = score();
+    let steps: number | null = null;
+    let k = 0;
+    for (;;) {
+      if (score() >= before - r.withinDb) {
+        steps = k;
+        break;
+      }
+      if (k >= r.max) break;
+      const n = Math.min(r.every, r.max - k);
+      await engine.run(n);
+      plan.tick(n);
+      k += n;
+    }
+    plan.tick(r.max - k); // the budget not needed, so the total adds up
+    return { at, psnrBefore: before, psnrErased: round(psnrErased, 2), steps, max: r.max, every: r.every, withinDb: r.withinDb };
+  } finally {
+    await engine.dispose();
+  }
+}
+
+async function evaluateRun(model: NcaModel, weights: RunReport['weights'], plan: RunPlan): Promise<RunReport> {
+  const { grid, target, marks } = plan;
+  const events = [...new Set([...marks, ...(plan.regrow && target ? [plan.regrow.at] : [])])].sort((a, b) => a - b);
+  const engine = await createEngine(plan.engine, model, grid, { seed: plan.seed, chunk: plan.chunk });
+  const reports: StepReport[] = [];
+  const frames: RgbImage[] = [];
+  let regrow: RegrowReport | null = null;
+  let bestPsnr = -Infinity;
+  let mostAlive = 0;
+  let endChange: number;
+  try {
+    // The seed counts as "so far" for decay: a pattern that starts right and fades has decayed.
+    const seed = engine.state();
+    const seedColours = toColours(model.topology, seed, grid);
+    if (target) bestPsnr = reportedPsnr(overWhite(seedColours, grid), target);
+    mostAlive = aliveFraction(model, seed, seedColours);
+    const slice = plan.chunk * 8;
+    for (const at of events) {
+      await advance(engine, at, slice, plan.tick);
+      const state = engine.state();
+      const colours = toColours(model.topology, state, grid);
+      const frame = overWhite(colours, grid);
+      const p = target ? reportedPsnr(frame, target) : null;
+      if (marks.includes(at)) {
+        let min = Infinity;
+        let max = -Infinity;
+        let nonFinite = 0;
+        for (const v of state) {
+          if (!Number.isFinite(v)) nonFinite++;
+          else if (v < min) min = v;
+          if (v > max && Number.isFinite(v)) max = v;
+        }
+        const alive = aliveFraction(model, state, colours);
+        const s = target ? ssim(frame, target) : null;
+        reports.push({
+          steps: at,
+          psnr: p === null ? null : round(p, 2),
+          ssim: s === null ? null : Number.isFinite(s) ? round(s, 4) : 0,
+          aliveFraction: round(alive, 4),
+          min: nonFinite === state.length ? null : round(min, 4),
+          max: nonFinite === state.length ? null : round(max, 4),
+          nonFinite: round(nonFinite / state.length, 4),
+          exploded: nonFinite > 0 || Math.max(-min, max) > EXPLODED_ABOVE,
+          died: alive === 0,
+          decayed: p !== null ? p < bestPsnr - DECAY_DB : alive < mostAlive / 2,
+        });
+        if (p !== null) bestPsnr = Math.max(bestPsnr, p);
+        mostAlive = Math.max(mostAlive, alive);
+        if (plan.keepFrames) frames.push(frame);
+      }
+      if (plan.regrow && target && at === plan.regrow.at) regrow = await regrowth(model, state, at, round(p!, 2), plan);
+    }
+    const last = frameOf(model, engine.state(), grid);
+    await engine.run(1);
+    plan.tick(1);
+    endChange = round(rmsChange(last, frameOf(model, engine.state(), grid)), 5);
+  } finally {
+    await engine.dispose();
+  }
+  return { weights, marks: reports, regrow, endChange, ...(plan.keepFrames ? { frames } : {}) };
+}
+
+function failuresOf(runs: RunReport[], thresholds: Thresholds, withTarget: boolean): string[] {
+  const out: string[] = [];
+  for (const run of runs) {
+    for (const m of run.marks) {
+      const at = `${m.steps} steps`;
+      if (m.exploded) out.push(`${run.weights}: exploded at ${at} (${m.nonFinite > 0 ? `${(m.nonFinite * 100).toFixed(1)}% of the state not finite` : `state range ${m.min}..${m.max}`})`);
+      else if (m.died) out.push(`${run.weights}: died at ${at} (nothing alive)`);
+      if (withTarget && m.psnr !== null && !(m.psnr >= thresholds.minPsnr)) out.push(`${run.weights}: PSNR ${m.psnr} dB at ${at} < ${thresholds.minPsnr} dB`);
+      if (!withTarget && m.decayed) out.push(`${run.weights}: decayed at ${at} (alive fraction ${m.aliveFraction})`);
+    }
+    if (withTarget && run.regrow && run.regrow.steps === null) {
+      out.push(`${run.weights}: did not regrow within ${run.regrow.max} steps of erasing the right half at ${run.regrow.at} steps`);
+    }
+    if (!withTarget && !(run.endChange <= thresholds.maxChange)) {
+      out.push(`${run.weights}: frame-to-frame change ${run.endChange} > ${thresholds.maxChange} at the end (not settled: noise or motion)`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs `model` (and, unless `int8: false`, its int8 re-quantisation) from its seed for
+ * the largest of `steps`, measuring at each step count; see LongRunReport. A trainer
+ * scoring a checkpoint cheaply:
+ *
+ *   const { score } = await evaluateLongRun(model, { target, grid, steps: [200, 1000, 3000], regrow: false, int8: false });
+ *
+ * `score` = the smallest PSNR (dB) at those step counts, or null without a target.
+ */
+export async function evaluateLongRun(model: NcaModel, options: LongRunOptions = {}): Promise<LongRunReport> {
+  const started = performance.now();
+  const targetImage = options.target ?? null;
+  const grid = options.grid ?? defaultGrid(model, targetImage);
+  const marks = [...new Set(options.steps ?? DEFAULT_EVAL_STEPS)].sort((a, b) => a - b);
+  if (marks.length === 0 || !marks.every((s) => Number.isInteger(s) && s >= 1)) throw new Error(`steps must be whole numbers >= 1, not ${marks.join(', ')}`);
+  const thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
+  const regrow = targetImage ? regrowSettings(options.regrow) : null;
+  const target = targetImage ? overWhite(placeTarget(targetImage, grid), grid) : null;
+  const variants: [RunReport['weights'], NcaModel][] = [['float', model]];
+  if (options.int8 ?? true) variants.push(['int8', quantize(model, 'int8')]);
+
+  const perRun = Math.max(marks[marks.length - 1], regrow?.at ?? 0) + 1 + (regrow ? regrow.max : 0);
+  const total = perRun * variants.length;
+  let done = 0;
+  const plan: RunPlan = {
+    grid,
+    marks,
+    regrow,
+    target,
+    seed: options.seed ?? 0,
+    engine: options.engine ?? 'ort',
+    chunk: options.chunk ?? EVAL_CHUNK,
+    keepFrames: options.keepFrames ?? false,
+    tick: (n) => {
+      done += n;
+      options.onProgress?.(done, total);
+    },
+  };
+  const runs: RunReport[] = [];
+  for (const [weights, m] of variants) runs.push(await evaluateRun(m, weights, plan));
+
+  const psnrs = runs.flatMap((r) => r.marks.map((m) => m.psnr ?? NaN));
+  const score = target ? Math.min(...psnrs) : null;
+  const failures = failuresOf(runs, thresholds, target !== null);
+  return {
+    grid,
+    seed: plan.seed,
+    engine: plan.engine,
+    steps: marks,
+    target: targetImage ? { width: targetImage.width, height: targetImage.height } : null,
+    targetFrame: target,
+    runs,
+    score,
+    thresholds,
+    pass: failures.length === 0,
+    failures,
+    stepsRun: done,
+    seconds: round((performance.now() - started) / 1000, 3),
+  };
+}

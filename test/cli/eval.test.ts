@@ -1,0 +1,170 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeNca, type NcaModel } from '../../formats/index.ts';
+import { decodePng, encodePng } from '../../trainer/image/png.ts';
+import { runNca } from '../helpers/cli.ts';
+import { blobTarget, driftingModel, fixedPointModel, growingModel, solidRed } from '../exporter/eval-models.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'nca-eval-'));
+const target = blobTarget();
+const targetPath = join(dir, 'blob.png');
+writeFileSync(targetPath, encodePng(target));
+
+function save(name: string, model: NcaModel): string {
+  const path = join(dir, name);
+  writeFileSync(path, encodeNca(model, { weightDtype: 'float32' }));
+  return path;
+}
+
+const fixed = fixedPointModel(target); // holds the target on its 16x12 grid (metadata.extra.grid), cannot regrow
+fixed.metadata.extra = { ...fixed.metadata.extra, bestScore: 31.5 };
+const fixedPath = save('fixed.nca', fixed);
+const driftPath = save('drift.nca', driftingModel(target));
+const quick = ['--steps', '20,60', '--quiet'];
+
+test('nca eval: a model that holds its target passes (exit 0); the JSON report has the documented shape', () => {
+  const { code, stdout, stderr } = runNca(['eval', fixedPath, '--target', targetPath, ...quick, '--no-regrow', '--json']);
+  assert.equal(code, 0, stderr);
+  const report = JSON.parse(stdout);
+  assert.deepEqual(Object.keys(report).sort(), [
+    'bestScore', 'engine', 'failures', 'grid', 'model', 'pass', 'runs', 'score', 'seconds', 'seed', 'steps', 'stepsRun', 'strip', 'target', 'targetPath', 'thresholds', 'thresholdsApplied',
+  ]);
+  assert.deepEqual(report.grid, { width: 16, height: 12 });
+  assert.deepEqual(report.steps, [20, 60]);
+  assert.deepEqual(report.target, { width: 8, height: 6 });
+  assert.deepEqual(report.thresholds, { minPsnr: 25, maxChange: 0.05 });
+  assert.equal(report.bestScore, 31.5);
+  assert.equal(report.pass, true);
+  assert.deepEqual(report.failures, []);
+  assert.equal(report.strip, null);
+  assert.deepEqual(report.runs.map((r: { weights: string }) => r.weights), ['float', 'int8']);
+  for (const run of report.runs) {
+    assert.deepEqual(Object.keys(run).sort(), ['endChange', 'marks', 'regrow', 'weights']);
+    assert.equal(run.regrow, null);
+    assert.deepEqual(run.marks.map((m: { steps: number }) => m.steps), [20, 60]);
+    for (const m of run.marks) {
+      assert.deepEqual(Object.keys(m).sort(), ['aliveFraction', 'decayed', 'died', 'exploded', 'max', 'min', 'nonFinite', 'psnr', 'ssim', 'steps']);
+      assert.ok(m.psnr > 60 && m.ssim > 0.999, JSON.stringify(m));
+    }
+  }
+  assert.equal(report.score, Math.min(...report.runs.flatMap((r: { marks: { psnr: number }[] }) => r.marks.map((m) => m.psnr))));
+});
+
+test('nca eval: regrowth is tested by default; a model that cannot regrow is caught (exit 3), --no-thresholds only reports', () => {
+  const args = ['eval', fixedPath, '--target', targetPath, ...quick, '--regrow-at', '20', '--regrow-max', '30'];
+  const failed = runNca([...args, '--json']);
+  assert.equal(failed.code, 3, failed.stderr);
+  const report = JSON.parse(failed.stdout);
+  for (const run of report.runs) {
+    assert.deepEqual({ ...run.regrow, psnrBefore: 0, psnrErased: 0 }, { at: 20, psnrBefore: 0, psnrErased: 0, steps: null, max: 30, every: 10, withinDb: 1 });
+    assert.ok(run.regrow.psnrErased < run.regrow.psnrBefore - 1);
+  }
+  assert.deepEqual(report.failures, [
+    'float: did not regrow within 30 steps of erasing the right half at 20 steps',
+    'int8: did not regrow within 30 steps of erasing the right half at 20 steps',
+  ]);
+  const human = runNca(args);
+  assert.equal(human.code, 3);
+  assert.match(human.stdout, /best score during training: 31\.50 dB/);
+  assert.match(human.stdout, /regrowth after erasing the right half at 20 steps .*: float: not within 30 steps, int8: not within 30 steps/);
+  assert.match(human.stdout, /^FAIL /m);
+  const reportOnly = runNca([...args, '--no-thresholds']);
+  assert.equal(reportOnly.code, 0, reportOnly.stderr);
+  assert.match(reportOnly.stdout, /not applied: --no-thresholds/);
+});
+
+test('nca eval: a model that grows and regrows passes with its regrowth time', () => {
+  const growPath = save('grow.nca', growingModel());
+  const redPath = join(dir, 'red.png');
+  writeFileSync(redPath, encodePng(solidRed(14, 9)));
+  const { code, stdout, stderr } = runNca(['eval', growPath, '--target', redPath, '--steps', '60,90', '--regrow-at', '60', '--regrow-max', '200', '--quiet']);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /14x9 grid/, 'the grid defaults to the target size');
+  assert.match(stdout, /regrowth after erasing the right half at 60 steps .*: float: \d+ steps, int8: \d+ steps/);
+  assert.match(stdout, /^PASS /m);
+});
+
+test('nca eval: a drifting model fails the PSNR threshold with exit code 3, and the table says why', () => {
+  const { code, stdout, stderr } = runNca(['eval', driftPath, '--target', targetPath, ...quick, '--no-regrow', '--no-int8']);
+  assert.equal(code, 3, stderr);
+  assert.match(stdout, /^weights +steps +PSNR dB +SSIM +alive +state range +flags$/m);
+  assert.match(stdout, /^float +20 +\d+\.\d\d +-?\d\.\d{3} +\d+\.\d% +-?\d\.\d{3}\.\.-?\d\.\d{3} +decayed$/m);
+  assert.doesNotMatch(stdout, /^int8/m, '--no-int8');
+  assert.match(stdout, /^ {2}float: PSNR \d+\.\d+ dB at 20 steps < 25 dB$/m);
+  // The same model meets a low enough bar.
+  assert.equal(runNca(['eval', driftPath, '--target', targetPath, ...quick, '--no-regrow', '--min-psnr', '1']).code, 0);
+});
+
+test('nca eval --strip writes a PNG: the target, then a frame per step count; a row for float, one for int8', () => {
+  const strip = join(dir, 'strip.png');
+  const { code, stdout, stderr } = runNca(['eval', fixedPath, '--target', targetPath, ...quick, '--no-regrow', '--strip', strip, '--strip-scale', '3', '--json']);
+  assert.equal(code, 0, stderr);
+  const image = decodePng(new Uint8Array(readFileSync(strip)));
+  // 3 tiles of 16x12 cells at 3 px per cell with 2 px gaps, 2 rows.
+  assert.deepEqual([image.width, image.height], [3 * 48 + 2 * 2, 2 * 36 + 2]);
+  assert.deepEqual(JSON.parse(stdout).strip, { path: strip, width: image.width, height: image.height, bytes: readFileSync(strip).length });
+  const pixel = (tile: number, row: number, x: number, y: number) => {
+    const at = ((row * 38 + y * 3) * image.width + tile * 50 + x * 3) * 4;
+    return Array.from(image.data.subarray(at, at + 4));
+  };
+  // Cell (7, 5) of the grid is target pixel (3, 2) (the 8x6 target sits at (4, 3)); a corner is white (transparent).
+  const [r, g, b] = target.data.subarray((2 * 8 + 3) * 4, (2 * 8 + 3) * 4 + 3);
+  for (const row of [0, 1]) {
+    assert.deepEqual(pixel(0, row, 7, 5), [r, g, b, 255]);
+    assert.deepEqual(pixel(0, row, 0, 0), [255, 255, 255, 255]);
+    for (const tile of [1, 2]) assert.deepEqual(pixel(tile, row, 7, 5), [r, g, b, 255], 'the fixed point shows the target');
+  }
+  assert.deepEqual(Array.from(image.data.subarray((0 * image.width + 48) * 4, (0 * image.width + 48) * 4 + 4)), [128, 128, 128, 255], 'a grey gap');
+});
+
+test('nca eval without a target checks stability only; --config takes the same flags', () => {
+  const config = join(dir, 'eval.json');
+  writeFileSync(config, JSON.stringify({ args: [fixedPath], steps: '20,60', 'no-int8': true, quiet: true }));
+  const fromConfig = runNca(['eval', '--config', config, '--json']);
+  assert.equal(fromConfig.code, 0, fromConfig.stderr);
+  const report = JSON.parse(fromConfig.stdout);
+  assert.equal(report.score, null);
+  assert.equal(report.target, null);
+  assert.equal(report.runs.length, 1);
+  assert.equal(report.runs[0].marks[0].psnr, null);
+  assert.equal(report.runs[0].regrow, null);
+  const fromFlags = JSON.parse(runNca(['eval', fixedPath, '--steps', '20,60', '--no-int8', '--quiet', '--json']).stdout);
+  assert.deepEqual({ ...report, seconds: 0 }, { ...fromFlags, seconds: 0 });
+  const human = runNca(['eval', '--config', config, '--steps', '5']);
+  assert.match(human.stdout, /no target \(stability only\)/);
+  assert.match(human.stdout, /^float +5 +- +- /m, 'the command line overrides the config');
+});
+
+test('nca eval: bad input gets one line and the documented exit code; --help has an example', () => {
+  const corrupt = join(dir, 'corrupt.nca');
+  const bytes = readFileSync(fixedPath);
+  bytes[40] ^= 0xff;
+  writeFileSync(corrupt, bytes);
+  const notPng = join(dir, 'not.png');
+  writeFileSync(notPng, 'hello');
+  const cases: [string[], number, RegExp][] = [
+    [['eval'], 64, /expected exactly one MODEL/],
+    [['eval', fixedPath, '--steps', '10,x'], 64, /--steps must be step counts/],
+    [['eval', fixedPath, '--size', '10by4'], 64, /WIDTHxHEIGHT/],
+    [['eval', fixedPath, '--engine', 'gpu'], 64, /--engine must be one of ort, reference/],
+    [['eval', join(dir, 'missing.nca')], 66, /no such file/],
+    [['eval', corrupt], 65, /checksum/],
+    [['eval', notPng], 65, /not a \.nca file or a training checkpoint/],
+    [['eval', fixedPath, '--target', join(dir, 'missing.png')], 66, /no such file/],
+    [['eval', fixedPath, '--target', notPng], 65, /not a PNG/],
+    [['eval', fixedPath, '--strip', join(dir, 'no-such-folder', 's.png')], 1, /there is no folder/],
+  ];
+  for (const [args, exitCode, message] of cases) {
+    const { code, stderr } = runNca(args);
+    assert.equal(code, exitCode, `${args.join(' ')}: ${stderr}`);
+    assert.match(stderr, message);
+    assert.equal(stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line, no stack trace`);
+  }
+  const help = runNca(['eval', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Example:\n {2}nca eval /);
+  assert.match(runNca(['--help']).stdout, /^ {2}eval +run a model for a long time/m);
+});

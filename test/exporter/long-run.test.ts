@@ -1,0 +1,150 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultGrid, eraseRightHalf, evaluateLongRun, type LongRunReport } from '../../exporter/eval/long-run.ts';
+import { blobTarget, driftingModel, explodingModel, fixedPointModel, growingModel, solidRed } from './eval-models.ts';
+
+const target = blobTarget();
+
+const psnrs = (r: LongRunReport) => r.runs.flatMap((run) => run.marks.map((m) => m.psnr!));
+
+test('a model that holds the target (a fixed point) passes, and its score is the lowest PSNR', async () => {
+  const model = fixedPointModel(target);
+  const report = await evaluateLongRun(model, { target, steps: [20, 60], regrow: false });
+  assert.deepEqual(report.grid, { width: 16, height: 12 }, 'the grid from metadata.extra.grid');
+  assert.deepEqual(report.runs.map((r) => r.weights), ['float', 'int8']);
+  assert.ok(report.pass, report.failures.join('; '));
+  assert.equal(report.score, Math.min(...psnrs(report)));
+  // Float: exact (capped at 100 dB); int8: the seed went through float16, still far above 25 dB.
+  assert.deepEqual(report.runs[0].marks.map((m) => m.psnr), [100, 100]);
+  assert.ok(report.runs[1].marks.every((m) => m.psnr! > 60 && m.psnr! < 100));
+  for (const run of report.runs) {
+    for (const m of run.marks) {
+      assert.ok(m.ssim! > 0.999);
+      assert.equal(m.aliveFraction, 36 / 192); // the ellipse's cells
+      assert.deepEqual([m.exploded, m.died, m.decayed], [false, false, false]);
+    }
+    assert.equal(run.endChange, 0);
+    assert.equal(run.regrow, null);
+  }
+});
+
+test('the fixed point cannot regrow: regrowth is null and the thresholds catch it', async () => {
+  const report = await evaluateLongRun(fixedPointModel(target), { target, steps: [20], int8: false, regrow: { at: 10, max: 50 } });
+  const r = report.runs[0].regrow!;
+  assert.equal(r.steps, null);
+  assert.equal(r.at, 10);
+  assert.equal(r.psnrBefore, 100);
+  assert.ok(r.psnrErased < 25, `erasing the right half should hurt: ${r.psnrErased}`);
+  assert.equal(report.pass, false);
+  assert.deepEqual(report.failures, ['float: did not regrow within 50 steps of erasing the right half at 10 steps']);
+  // The main run is not touched by the regrowth test.
+  assert.deepEqual(report.runs[0].marks[0].psnr, 100);
+});
+
+test('a model that grows and regrows: regrowth is counted in steps of --every, and the main run is the same with or without it', async () => {
+  const model = growingModel();
+  const red = solidRed(14, 9);
+  const withRegrow = await evaluateLongRun(model, { target: red, steps: [60, 90], int8: false, regrow: { at: 60, max: 200, every: 5 } });
+  assert.ok(withRegrow.pass, withRegrow.failures.join('; '));
+  const r = withRegrow.runs[0].regrow!;
+  assert.equal(r.psnrBefore, 100);
+  assert.ok(r.psnrErased < 10);
+  assert.ok(r.steps !== null && r.steps > 0 && r.steps <= 200 && r.steps % 5 === 0, `regrew in ${r.steps}`);
+  // It regrows no faster than a cell per step can spread over the 7 erased columns.
+  assert.ok(r.steps! >= 7, `regrew in ${r.steps}`);
+  const without = await evaluateLongRun(model, { target: red, steps: [60, 90], int8: false, regrow: false });
+  assert.deepEqual(without.runs[0].marks, withRegrow.runs[0].marks);
+});
+
+test('a drifting model fails the PSNR threshold and is flagged as decayed', async () => {
+  const report = await evaluateLongRun(driftingModel(target), { target, steps: [30, 90], regrow: false });
+  assert.equal(report.pass, false);
+  assert.ok(report.score! < 25);
+  assert.ok(report.failures.some((f) => /^float: PSNR .* dB at 30 steps < 25 dB$/.test(f)), report.failures.join('; '));
+  assert.ok(report.failures.some((f) => f.startsWith('int8: PSNR')));
+  assert.ok(report.runs.every((run) => run.marks.every((m) => m.decayed)), 'it started at the target (the seed) and fell');
+  // A lower bar lets the same report pass.
+  const lenient = await evaluateLongRun(driftingModel(target), { target, steps: [30, 90], regrow: false, thresholds: { minPsnr: 1 } });
+  assert.ok(lenient.pass, lenient.failures.join('; '));
+});
+
+test('an exploding model is flagged, with or without a target', async () => {
+  for (const t of [target, null]) {
+    const report = await evaluateLongRun(explodingModel(), { target: t, grid: { width: 12, height: 10 }, steps: [40], int8: false, regrow: false });
+    const m = report.runs[0].marks[0];
+    assert.equal(m.exploded, true);
+    assert.ok(m.nonFinite > 0 || Math.max(Math.abs(m.min!), Math.abs(m.max!)) > 1e3);
+    assert.equal(report.pass, false);
+    assert.ok(report.failures[0].startsWith('float: exploded at 40 steps'), report.failures[0]);
+    if (t) assert.ok(report.score! < 25);
+    else assert.equal(report.score, null);
+  }
+});
+
+test('without a target: stability only (no PSNR, no regrowth); a still pattern passes', async () => {
+  const report = await evaluateLongRun(fixedPointModel(target), { steps: [20], int8: false });
+  assert.equal(report.score, null);
+  assert.equal(report.target, null);
+  assert.equal(report.runs[0].regrow, null);
+  assert.equal(report.runs[0].marks[0].psnr, null);
+  assert.equal(report.runs[0].marks[0].ssim, null);
+  assert.ok(report.pass);
+  // A moving pattern fails the frame-to-frame change threshold.
+  const moving = await evaluateLongRun(driftingModel(target, 0.05), { steps: [20], int8: false, thresholds: { maxChange: 0.001 } });
+  assert.ok(moving.runs[0].endChange > 0.001);
+  assert.ok(moving.failures.some((f) => f.includes('frame-to-frame change')), moving.failures.join('; '));
+});
+
+test('the trainer\'s cheap call: float only, no regrowth, given grid and steps; progress adds up', async () => {
+  const calls: [number, number][] = [];
+  const report = await evaluateLongRun(fixedPointModel(target), {
+    target,
+    grid: { width: 20, height: 14 },
+    steps: [30, 10],
+    regrow: false,
+    int8: false,
+    onProgress: (done, total) => calls.push([done, total]),
+  });
+  assert.deepEqual(report.steps, [10, 30]);
+  assert.deepEqual(report.grid, { width: 20, height: 14 });
+  assert.equal(report.runs.length, 1);
+  assert.equal(typeof report.score, 'number');
+  assert.equal(report.score, 100);
+  const [done, total] = calls[calls.length - 1];
+  assert.equal(done, total);
+  assert.equal(total, 31); // 30 steps and one for the end change
+  assert.equal(report.stepsRun, 31);
+});
+
+test('the ort and reference engines give the same report', async () => {
+  const options = { target, steps: [15], int8: false, regrow: { at: 5, max: 20 } } as const;
+  const ort = await evaluateLongRun(driftingModel(target, 0.02), { ...options, engine: 'ort' });
+  const ref = await evaluateLongRun(driftingModel(target, 0.02), { ...options, engine: 'reference' });
+  const a = ort.runs[0].marks[0];
+  const b = ref.runs[0].marks[0];
+  assert.ok(Math.abs(a.psnr! - b.psnr!) < 0.02 && Math.abs(a.ssim! - b.ssim!) < 1e-3, `${a.psnr} ${b.psnr}`);
+  assert.equal(a.aliveFraction, b.aliveFraction);
+  assert.deepEqual(ort.runs[0].regrow, ref.runs[0].regrow);
+});
+
+test('defaultGrid: metadata.extra.grid, else the target\'s size, else 64x64', () => {
+  const model = fixedPointModel(target, { width: 30, height: 20 });
+  assert.deepEqual(defaultGrid(model, target), { width: 30, height: 20 });
+  model.metadata.extra = { grid: { width: 0, height: 20 } }; // not a grid: ignored
+  assert.deepEqual(defaultGrid(model, target), { width: 8, height: 6 });
+  model.metadata.extra = undefined;
+  assert.deepEqual(defaultGrid(model, null), { width: 64, height: 64 });
+});
+
+test('eraseRightHalf zeroes every channel of the cells x >= W/2', () => {
+  const grid = { width: 5, height: 2 };
+  const state = new Float32Array(5 * 2 * 3).fill(1);
+  const erased = eraseRightHalf(state, grid, 3);
+  for (let y = 0; y < 2; y++) {
+    for (let x = 0; x < 5; x++) {
+      const cell = Array.from(erased.subarray((y * 5 + x) * 3, (y * 5 + x + 1) * 3));
+      assert.deepEqual(cell, x >= 2.5 ? [0, 0, 0] : [1, 1, 1], `(${x}, ${y})`);
+    }
+  }
+  assert.ok(state.every((v) => v === 1), 'the input is left alone');
+});
