@@ -1,13 +1,15 @@
 /** `nca train --target image.png` or `nca train "PROMPT"` (CLIP guidance): train an NCA, with checkpoints and --resume. */
 import { basename, extname, join } from 'node:path';
-import { defaultTopology, type Topology } from '../../formats/model.ts';
+import { defaultTopology, type NcaModel, type Topology } from '../../formats/model.ts';
 import { DEVICES, checkDevice, type Device } from '../../trainer/engine/session.ts';
-import { decodePng, PngError } from '../../trainer/image/png.ts';
-import { centredBox, pixelLoss, type PixelLossSpec } from '../../trainer/pixel/pixel-loss.ts';
+import { decodePng, encodePng } from '../../trainer/image/png.ts';
+import { ImageError, loadImage } from '../../trainer/image/load.ts';
+import { evaluateLongRun } from '../../exporter/eval/long-run.ts';
+import { centredBox, pixelLoss, resizeRgba, type PixelLossSpec } from '../../trainer/pixel/pixel-loss.ts';
 import { CheckpointError, loadCheckpoint, type TrainState } from '../../trainer/train/checkpoint.ts';
 import { ConfigError, SOURCE_METHOD, validateConfig, type TrainConfig } from '../../trainer/train/config.ts';
 import type { Loss } from '../../trainer/train/loss.ts';
-import { Trainer, type TrainEvent } from '../../trainer/train/trainer.ts';
+import { Trainer, type TrainerOptions, type TrainEvent } from '../../trainer/train/trainer.ts';
 import { readInput } from '../args.ts';
 import type { Command } from '../command.ts';
 import { parseFlagsWithConfig } from '../config.ts';
@@ -46,7 +48,7 @@ Options:
   --seed cell|noise      initial state: one live cell (default) or per-cell noise
   --steps MIN-MAX        NCA steps per iteration (default 64-95)
   --batch N              states per iteration (default 8; 4 with --no-alive)
-  --pool N               pool size (default 1024; 256 with --no-alive)
+  --pool N               pool size (default 256)
   --hidden N             hidden units of the update network (default 128)
   --lr X                 Adam learning rate (default 0.002; x0.4 at 30/50/85% of the run)
   --damage N             erase a random disc in the N best batch states per
@@ -137,19 +139,19 @@ const DEFAULT_TARGET_SIDE = 64;
 async function pixelSource(values: Values, living: boolean): Promise<RunSource<PixelLossSpec>> {
   const targetPath = stringValue(values, 'target');
   if (!targetPath) throw new CliError('give --target IMAGE.png, a "PROMPT", or --resume DIR (see --help)', EXIT.usage);
-  const png = await readInput(targetPath);
   let image;
   try {
-    image = decodePng(png);
+    image = await loadImage(await readInput(targetPath), targetPath);
   } catch (error) {
-    if (error instanceof PngError) throw new CliError(`${targetPath}: ${error.message}`, EXIT.badInput);
+    if (error instanceof ImageError) throw new CliError(error.message, EXIT.badInput);
     throw error;
   }
   const transparent = image.data.some((v, i) => i % 4 === 3 && v < 255);
   const name = basename(targetPath, extname(targetPath));
   const shrink = Math.min(1, DEFAULT_TARGET_SIDE / Math.max(image.width, image.height));
   const size = values.size === undefined ? { width: Math.max(1, Math.round(image.width * shrink)), height: Math.max(1, Math.round(image.height * shrink)) } : sizeValue(values, 'size', '', 1024);
-  const spec: PixelLossSpec = { kind: 'pixel', targetPng: Buffer.from(png).toString('base64'), targetName: basename(targetPath) };
+  // The checkpoint carries the target as PNG, whatever the input format, so --resume needs no file.
+  const spec: PixelLossSpec = { kind: 'pixel', targetPng: Buffer.from(encodePng(image)).toString('base64'), targetName: basename(targetPath) };
   let grid = size;
   if (living) {
     const pad = intValue(values, 'pad', Math.max(6, Math.round(Math.max(size.width, size.height) / 4)), 0, 512);
@@ -162,8 +164,35 @@ async function pixelSource(values: Values, living: boolean): Promise<RunSource<P
     seed: 'cell',
     spec,
     title: name,
-    metadata: { title: name, clipModel: 'pixel-target', tool: 'nca-studio' },
+    // nca eval places a target in this box (resized to it) by default
+    metadata: { title: name, clipModel: 'pixel-target', tool: 'nca-studio', ...(spec.box ? { extra: { box: spec.box } } : {}) },
   };
+}
+
+/**
+ * The trainer's long-run score for a pixel-target run: the lowest PSNR (over
+ * white, float and int8) of `steps`-long rollouts from the seed, as `nca eval` measures it.
+ */
+function pixelScore(spec: PixelLossSpec, config: TrainConfig): (model: NcaModel) => Promise<number> {
+  const steps = config.scoreSteps;
+  const image = decodePng(Buffer.from(spec.targetPng, 'base64'));
+  const box = spec.box ?? { x: 0, y: 0, width: config.width, height: config.height };
+  const target = resizeRgba(image, box.width, box.height);
+  const grid = { width: config.width, height: config.height };
+  return async (model) => (await evaluateLongRun(model, { target, grid, steps, regrow: false, int8: true })).score ?? -Infinity;
+}
+
+/** "500,2000,6000" -> [500, 2000, 6000]. */
+function scoreStepsValue(values: Values): number[] {
+  const raw = stringValue(values, 'score-steps') ?? SOURCE_METHOD.scoreSteps.join(',');
+  const steps = raw.split(',').map((v) => Number(v.trim()));
+  if (steps.some((n) => !Number.isInteger(n) || n < 1 || n > 1e6)) throw new CliError(`--score-steps must be step counts like 500,2000,6000, not "${raw}" (see --help)`, EXIT.usage);
+  return steps;
+}
+
+/** The long-run scorer of a run's loss, if it has one. */
+function scorerFor(spec: TrainState['lossSpec'], config: TrainConfig): TrainerOptions['score'] {
+  return spec.kind === 'pixel' ? pixelScore(spec as PixelLossSpec, config) : undefined;
 }
 
 /** Growing NCA's colour and rules: transparent premultiplied RGBA, alive masking on alpha, zero padding. */
@@ -178,7 +207,7 @@ export function livingTopology(hidden: number, clamp: number): Topology {
 }
 
 /** Living runs' defaults (Growing NCA's persistent and regenerating experiments), where they differ from the source method. */
-const LIVING_DEFAULTS = { batch: 8, poolSize: 1024, seedEvery: 1, clamp: 3, scoreEvery: 100 };
+const LIVING_DEFAULTS = { batch: 8, poolSize: 256, seedEvery: 1, clamp: 3, scoreEvery: 100 };
 
 async function newRun(values: Values, positionals: string[], options: ClipRunOptions) {
   const clip = isClipRun(values, positionals);
@@ -211,6 +240,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     saveEvery: intValue(values, 'save-every', SOURCE_METHOD.saveEvery, 1),
     previewEvery: intValue(values, 'preview-every', SOURCE_METHOD.previewEvery, 0),
     scoreEvery: clip ? 0 : intValue(values, 'score-every', defaults.scoreEvery, 0),
+    scoreSteps: scoreStepsValue(values),
     segmentSteps: values['segment-steps'] === undefined || values['segment-steps'] === 'auto' ? 'auto' : intValue(values, 'segment-steps', 16, 1),
   };
   const dirName = source.title.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'run';
@@ -269,14 +299,16 @@ export const train: Command = {
       if (resumeDir) {
         dir = resumeDir;
         const saved = await loadCheckpoint(dir);
-        trainer = await Trainer.resume(await lossFor(saved.lossSpec, saved.config, { device, threads, quiet: values.quiet === true }), { dir, device, threads, onEvent });
+        const score = scorerFor(saved.lossSpec, validateConfig(saved.config));
+        trainer = await Trainer.resume(await lossFor(saved.lossSpec, saved.config, { device, threads, quiet: values.quiet === true }), { dir, device, threads, onEvent, score });
       } else {
         const runOptions = { device, threads, quiet: values.quiet === true };
         const run = await newRun(values, positionals, runOptions);
         dir = run.dir;
         validateConfig(run.config);
         const loss = await lossFor(run.spec, run.config, runOptions);
-        trainer = await Trainer.start(run.config, loss, { dir, device, threads, onEvent }, { metadata: run.metadata, lossSpec: run.spec });
+        const score = scorerFor(run.spec, run.config);
+        trainer = await Trainer.start(run.config, loss, { dir, device, threads, onEvent, score }, { metadata: run.metadata, lossSpec: run.spec });
       }
     } catch (error) {
       if (error instanceof ConfigError || error instanceof CheckpointError) throw new CliError(error.message, EXIT.badInput);

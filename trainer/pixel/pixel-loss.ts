@@ -36,6 +36,15 @@ export function targetPlanes(image: RgbaImage, count: 3 | 4, width: number, heig
   return out;
 }
 
+/** The image bilinearly resized (targetPlanes' sampling), as straight RGBA8. */
+export function resizeRgba(image: RgbaImage, width: number, height: number): RgbaImage {
+  if (image.width === width && image.height === height) return image;
+  const planes = targetPlanes(image, 4, width, height);
+  const data = new Uint8Array(width * height * 4);
+  for (let i = 0; i < width * height; i++) for (let c = 0; c < 4; c++) data[i * 4 + c] = Math.round(planes[c * width * height + i] * 255);
+  return { width, height, data };
+}
+
 /** A box of the grid: where the target goes. */
 export interface Box {
   x: number;

@@ -36,6 +36,8 @@ export interface TrainConfig {
   previewEvery: number;
   /** Score the model with the trainer's `score` function every n iterations and keep the best; 0 = never (keep the last). */
   scoreEvery: number;
+  /** Step counts of the long run that scores the model (the score is its lowest PSNR over them). */
+  scoreSteps: number[];
 }
 
 export const SOURCE_METHOD: TrainConfig = {
@@ -60,6 +62,7 @@ export const SOURCE_METHOD: TrainConfig = {
   saveEvery: 50,
   previewEvery: 50,
   scoreEvery: 0,
+  scoreSteps: [500, 2000, 6000],
 };
 
 export class ConfigError extends Error {
@@ -86,7 +89,9 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   positiveInt('saveEvery', c.saveEvery);
   positiveInt('previewEvery', c.previewEvery, 0);
   c.scoreEvery ??= 0; // checkpoints from before scoring
+  c.scoreSteps ??= [...SOURCE_METHOD.scoreSteps];
   positiveInt('scoreEvery', c.scoreEvery, 0);
+  if (c.scoreSteps.length === 0 || c.scoreSteps.some((n) => !Number.isInteger(n) || n < 1)) throw new ConfigError(`scoreSteps must be positive step counts, got ${c.scoreSteps}`);
   positiveInt('damage', c.damage, 0);
   if (c.batch > c.poolSize) throw new ConfigError(`batch (${c.batch}) is larger than poolSize (${c.poolSize})`);
   if (c.maxSteps < c.minSteps) throw new ConfigError(`maxSteps (${c.maxSteps}) is below minSteps (${c.minSteps})`);
