@@ -19,14 +19,21 @@ function describe({ model, file }: DecodedNca, path: string): string {
   const t = model.topology;
   const params = model.weights.w1.length + model.weights.b1.length + model.weights.w2.length + (model.weights.b2?.length ?? 0);
   const m = model.metadata;
-  const colour = `${t.color.count === 4 ? 'RGBA' : 'RGB'} = channels ${t.color.offset}..${t.color.offset + t.color.count - 1} + ${t.color.bias}`;
+  const c = t.color;
+  const alpha = c.count === 4 && c.alphaBias !== undefined && c.alphaBias !== c.bias ? `, alpha + ${c.alphaBias}` : '';
+  const colour = `${c.count === 4 ? 'RGBA' : 'RGB'} = channels ${c.offset}..${c.offset + c.count - 1} + ${c.bias}${alpha}${c.premultiplied ? ', premultiplied' : ''}`;
+  const rules = [
+    t.alive ? `alive masking (channel ${t.alive.channel} > ${t.alive.threshold} in a 3x3 neighbourhood)` : '',
+    t.clamp !== undefined ? `state clamped to [-${t.clamp}, ${t.clamp}]` : '',
+  ].filter(Boolean);
+  const best = typeof m.extra?.bestScore === 'number' ? `${(m.extra.bestScore as number).toFixed(2)} dB (lowest long-run PSNR, iteration ${m.extra.bestIteration})` : null;
   const seed = model.seed.kind === 'image' ? `image ${model.seed.width}x${model.seed.height}` : model.seed.kind;
   const lines = [
     `${path}: .nca v${file.version}, ${file.byteLength} bytes`,
     `  channels     ${t.channels} (colour: ${colour})`,
     `  perception   ${t.filters.join(', ')} (${t.padding} padding)`,
     `  network      ${t.channels * t.filters.length} -> ${t.hidden} (${t.activation}) -> ${t.channels}, ${params} parameters`,
-    `  update       stochastic, fire rate ${t.fireRate}`,
+    `  update       stochastic, fire rate ${t.fireRate}${rules.length ? `; ${rules.join('; ')}` : ''}`,
     `  seed         ${seed}`,
     `  weights      ${file.tensors.map((x) => `${x.name} ${x.dtype}[${x.shape.join('x')}]`).join(', ')}`,
   ];
@@ -36,6 +43,7 @@ function describe({ model, file }: DecodedNca, path: string): string {
   if (m.negativePrompts?.length) lines.push(`  negative     ${prompts(m.negativePrompts)}`);
   if (m.clipModel) lines.push(`  guidance     ${m.clipModel}`);
   if (m.iterations !== undefined) lines.push(`  iterations   ${m.iterations}`);
+  if (best) lines.push(`  best score   ${best}`);
   if (m.createdAt) lines.push(`  created      ${m.createdAt}`);
   if (m.tool) lines.push(`  tool         ${m.tool}`);
   const skipped = file.chunks.filter((c) => c.skipped).map((c) => c.type);
