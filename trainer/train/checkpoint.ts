@@ -14,6 +14,8 @@ import type { AdamState } from './adam.ts';
 import type { TrainConfig } from './config.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint.bin';
+/** A run's model: the best so far when the run is scored, else written at the end. */
+export const MODEL_FILE = 'model.nca';
 const MAGIC = 'NCACKPT1';
 
 /** Everything a run needs to continue exactly. */

@@ -28,7 +28,7 @@ import { batchMasks, maskSeed } from '../nca/masks.ts';
 import { autoSegmentSteps, NcaRollout } from '../nca/rollout.ts';
 import { eraseCircles } from '../pixel/damage.ts';
 import { adamInit, adamStep, learningRate, normalizeGradients } from './adam.ts';
-import { loadCheckpoint, modelOf, saveCheckpoint, type TrainState } from './checkpoint.ts';
+import { loadCheckpoint, MODEL_FILE, modelOf, saveCheckpoint, type TrainState } from './checkpoint.ts';
 import { validateConfig, type TrainConfig } from './config.ts';
 import type { Loss } from './loss.ts';
 import { Pool } from './pool.ts';
@@ -163,7 +163,7 @@ export class Trainer {
   }
 
   private modelPath(): string {
-    return join(this.options.dir, 'model.nca');
+    return join(this.options.dir, MODEL_FILE);
   }
 
   /** Scores the current model; a new best is written to model.nca at once, so a killed run keeps it. */
