@@ -39,11 +39,11 @@ uniform sampler2DArray state;
 }
 
 /** One `out` per state layer: GLSL ES 3.00 only indexes output arrays with constants, so they are spelled out. */
-function outputs(k: ShaderConstants): { declare: string; write: (from: string) => string } {
+function outputs(k: ShaderConstants): { declare: string; write: (from: string, indent?: string) => string } {
   const layers = [...Array(k.packs).keys()];
   return {
     declare: layers.map((i) => `layout(location = ${i}) out vec4 next${i};`).join('\n'),
-    write: (from) => layers.map((i) => `next${i} = ${from.replaceAll('#', String(i))};`).join('\n  '),
+    write: (from, indent = '  ') => layers.map((i) => `next${i} = ${from.replaceAll('#', String(i))};`).join(`\n${indent}`),
   };
 }
 
@@ -87,7 +87,7 @@ bool alive(sampler2DArray s, ivec2 cell, int radius) {
 ${
   k.circular
     ? '      n = (n + 2 * size) % size;'
-    : '      if (any(lessThan(n, ivec2(0))) || any(greaterThanEqual(n, size))) continue; // zero padding: 0 is never above t >= 0'
+    : '      if (any(lessThan(n, ivec2(0))) || any(greaterThanEqual(n, size))) continue; // zero padding (0 <= t)'
 }
       if (texelFetch(s, ivec3(n, ${k.alive.channel >> 2}), 0)[${k.alive.channel & 3}] > ${float(k.alive.threshold)}) return true;
     }
@@ -100,6 +100,17 @@ ${
 export function stepFragment(k: ShaderConstants): string {
   const out = outputs(k);
   const w = weightColumns(k);
+  // With alive masking, pass 2 zeroes every cell within 1 of this one unless one of them is alive
+  // now, that is unless some cell within 2 of this one is above the threshold. Otherwise no cell
+  // keeps anything that depends on this cell's update, so the network is skipped. (Within 1 would
+  // not do: a living neighbour reads this cell's x' to decide whether it is still alive.)
+  const skipDead = k.alive
+    ? `
+  if (!alive(state, cell, 2)) { // no living cell within 1: nobody keeps this update
+    ${out.write('x[#]', '    ')}
+    return;
+  }`
+    : '';
   return `${header(k)}
 uniform sampler2D weights;
 uniform uint seed;
@@ -114,20 +125,9 @@ void main() {
   vec4 x[PACKS];
   for (int i = 0; i < PACKS; i++) x[i] = texelFetch(state, ivec3(cell, i), 0);
   if (!fires(seed, step, cell)) {
-    ${out.write(k.alive ? 'x[#]' : clamped(k, 'x[#]'))}
+    ${out.write(k.alive ? 'x[#]' : clamped(k, 'x[#]'), '    ')}
     return;
-  }${
-    k.alive
-      ? `
-  // Alive masking zeroes every cell within 1 of this one unless one of them is alive now, that is
-  // unless some cell within 2 of this one is above the threshold. Otherwise no cell keeps anything
-  // that depends on this cell's update: skip the network.
-  if (!alive(state, cell, 2)) {
-    ${out.write('x[#]')}
-    return;
-  }`
-      : ''
-  }
+  }${skipDead}
 
   // Perception of the old state: p[f * PACKS + i] holds filter f of channels 4i..4i+3.
   vec4 p[FILTERS * PACKS];

@@ -81,7 +81,7 @@ ${
     ? `      nx = (nx + 2 * width) % width;
       ny = (ny + 2 * height) % height;`
     : `      if (nx < 0 || ny < 0 || nx >= width || ny >= height) {
-        continue; // zero padding: 0 is never above t >= 0
+        continue; // zero padding (0 <= t)
       }`
 }
       if (${buffer}[(u32(ny) * params.width + u32(nx)) * PACKS + ${k.alive.channel >> 2}u][${k.alive.channel & 3}] > ${float(k.alive.threshold)}) {
@@ -97,6 +97,19 @@ ${
 export function stepShader(k: ShaderConstants): string {
   const w = weightColumns(k);
   const perception = k.filters * k.packs;
+  // With alive masking, pass 2 zeroes every cell within 1 of this one unless one of them is alive
+  // now, that is unless some cell within 2 of this one is above the threshold. Otherwise no cell
+  // keeps anything that depends on this cell's update, so the network is skipped. (Within 1 would
+  // not do: a living neighbour reads this cell's x' to decide whether it is still alive.)
+  const skipDead = k.alive
+    ? `
+  if (!alive(id.x, id.y, 2)) { // no living cell within 1: nobody keeps this update
+    for (var i = 0u; i < PACKS; i++) {
+      next[cell + i] = state[cell + i];
+    }
+    return;
+  }`
+    : '';
   return `${header(k)}
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> state: array<vec4<f32>>;
@@ -122,20 +135,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
       next[cell + i] = ${k.alive ? 'state[cell + i]' : clamped(k, 'state[cell + i]')};
     }
     return;
-  }${
-    k.alive
-      ? `
-  // Alive masking zeroes every cell within 1 of this one unless one of them is alive now, that is
-  // unless some cell within 2 of this one is above the threshold. Otherwise no cell keeps anything
-  // that depends on this cell's update: skip the network.
-  if (!alive(id.x, id.y, 2)) {
-    for (var i = 0u; i < PACKS; i++) {
-      next[cell + i] = state[cell + i];
-    }
-    return;
-  }`
-      : ''
-  }
+  }${skipDead}
 
   // Perception of the old state: p[f * PACKS + i] holds filter f of channels 4i..4i+3.
   var p: array<vec4<f32>, ${perception}>;

@@ -54,8 +54,8 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /**
  * A living model (livingTopology, 12 channels, hidden 32, one seed cell with alpha 1) whose
- * random weights make it grow: on a 48x32 grid after 24 steps (seed 7) about 80 cells live,
- * others have died, and many values sit at the clamp.
+ * random weights make it grow: on a 48x32 grid after 24 steps (seed 7, int8 weights) about 100
+ * cells live, others have died, and many values sit at the clamp.
  */
 export function livingModel(): NcaModel {
   const model = randomModel({ seed: 2, topology: livingTopology({ hidden: 32 }), recipe: 'cell' });
