@@ -1,6 +1,6 @@
 /** `nca eval MODEL [--target IMAGE]`: a long-run quality report (float and int8), with thresholds and an exit code. */
 import { writeFile } from 'node:fs/promises';
-import { DEFAULT_EVAL_STEPS, DEFAULT_THRESHOLDS, defaultGrid, evaluateLongRun, type LongRunReport, type RunReport } from '../../exporter/eval/long-run.ts';
+import { DEFAULT_EVAL_STEPS, DEFAULT_REGROW_AT, DEFAULT_THRESHOLDS, defaultGrid, evaluateLongRun, type LongRunReport, type RunReport } from '../../exporter/eval/long-run.ts';
 import { toRgba8, type RgbImage } from '../../exporter/eval/metrics.ts';
 import { ENGINES } from '../../exporter/render/engine.ts';
 import { decodePng, encodePng, PngError, type RgbaImage } from '../../trainer/image/png.ts';
@@ -35,7 +35,8 @@ Options:
   --min-psnr DB           every PSNR, float and int8, must reach this (default ${DEFAULT_THRESHOLDS.minPsnr})
   --max-change X          without a target: largest RMS colour change over one step at
                           the end, colours in 0..1 (default ${DEFAULT_THRESHOLDS.maxChange})
-  --regrow-at N           step count at which to erase the right half (default 1000)
+  --regrow-at N           step count at which to erase the right half (default 1000,
+                          or the largest step count if smaller)
   --regrow-max N          steps allowed to regrow (default 2000)
   --regrow-every N        steps between regrowth checks (default 10)
   --no-regrow             skip the regrowth test
@@ -162,6 +163,7 @@ function describe(report: LongRunReport, path: string, targetPath: string | unde
     lines.push(`regrowth after erasing the right half at ${r.at} steps (back within ${r.withinDb} dB of ${r.psnrBefore} dB): ${regrown.join(', ')}`);
   }
   lines.push(`change over one step at the end (RMS, 0..1): ${report.runs.map((r) => `${r.weights} ${r.endChange}`).join(', ')}`);
+  lines.push(`ran ${report.stepsRun} steps in ${report.seconds.toFixed(1)} s (${Math.round(report.stepsRun / Math.max(report.seconds, 1e-3))} steps/s, ${report.engine} engine)`);
   if (report.score !== null) lines.push(`score: ${report.score.toFixed(2)} dB (the lowest PSNR above)`);
   const t = report.thresholds;
   const what = report.target ? `PSNR >= ${t.minPsnr} dB at every step count${report.runs[0].regrow ? ', regrowth' : ''}` : `no explosion, death or decay; change <= ${t.maxChange}`;
@@ -185,7 +187,7 @@ export const evalCommand: Command = {
     const regrow = values['no-regrow']
       ? false
       : {
-          at: intValue(values, 'regrow-at', 1000, 0, MAX_STEPS),
+          at: intValue(values, 'regrow-at', Math.min(DEFAULT_REGROW_AT, steps[steps.length - 1]), 0, MAX_STEPS),
           max: intValue(values, 'regrow-max', 2000, 0, MAX_STEPS),
           every: intValue(values, 'regrow-every', 10, 1, 100_000),
         };

@@ -39,6 +39,10 @@ test('the fixed point cannot regrow: regrowth is null and the thresholds catch i
   assert.deepEqual(report.failures, ['float: did not regrow within 50 steps of erasing the right half at 10 steps']);
   // The main run is not touched by the regrowth test.
   assert.deepEqual(report.runs[0].marks[0].psnr, 100);
+  // By default the pattern is erased at 1000 steps, or at the largest step count if smaller: no extra steps.
+  const short = await evaluateLongRun(fixedPointModel(target), { target, steps: [15, 25], int8: false, regrow: { max: 30 } });
+  assert.equal(short.runs[0].regrow!.at, 25);
+  assert.equal(short.stepsRun, 25 + 1 + 30);
 });
 
 test('a model that grows and regrows: regrowth is counted in steps of --every, and the main run is the same with or without it', async () => {
