@@ -6,6 +6,7 @@ import { Rng } from '../../formats/random.ts';
 import { createState, step, standardMask } from '../../formats/reference-core.ts';
 import { decodeNca, encodeNca } from '../../formats/nca-file.ts';
 import { NcaRollout } from '../../trainer/nca/rollout.ts';
+import { aliveRows, nearAlive } from '../../trainer/nca/living.ts';
 import { batchMasks } from '../../trainer/nca/masks.ts';
 import { capacityFor, firingCells } from '../../trainer/nca/firing.ts';
 import { putHwc, takeHwc, type BatchShape } from '../../trainer/nca/layout.ts';
@@ -256,4 +257,25 @@ test('varying firing counts (alive masking) use few graph sizes: geometric, at m
     sizes.add(k);
   }
   assert.ok(sizes.size <= 22, `${sizes.size} sizes`);
+});
+
+test('cells that may skip the network: exactly those more than 2 cells (5x5) from an alive value, under either padding', () => {
+  for (const padding of ['zeros', 'circular'] as const) {
+    const t = defaultTopology({ padding, alive: { channel: 3, threshold: 0.1 } });
+    const s: BatchShape = { batch: 2, channels: 12, height: 9, width: 11 };
+    const x = new Float32Array(2 * 99 * 12);
+    const lit = [[0, 4, 5], [1, 0, 10]]; // [slot, y, x]: one near the middle, one in a corner
+    for (const [b, y, xx] of lit) x[(b * 99 + y * 11 + xx) * 12 + 3] = 0.5;
+    x[(0 * 99 + 1 * 11 + 1) * 12 + 3] = 0.05; // below the threshold: not alive
+    const near = nearAlive(aliveRows(x, s, t), s, t);
+    for (let b = 0; b < 2; b++) {
+      for (let y = 0; y < 9; y++) {
+        for (let xx = 0; xx < 11; xx++) {
+          const d = (a: number, c: number, n: number) => (padding === 'circular' ? Math.min(Math.abs(a - c), n - Math.abs(a - c)) : Math.abs(a - c));
+          const expected = lit.some(([lb, ly, lx]) => lb === b && d(ly, y, 9) <= 2 && d(lx, xx, 11) <= 2) ? 1 : 0;
+          assert.equal(near[b * 99 + y * 11 + xx], expected, `${padding} slot ${b} (${xx}, ${y})`);
+        }
+      }
+    }
+  }
 });

@@ -26,7 +26,7 @@ import { applyUpdates, firingFeatures, prepareParams, updateRows } from './step-
 import { fakeQuantParams } from './fake-quant.ts';
 import { firingCells, neighbourhoods, type FiringCells } from './firing.ts';
 import { fromCells, toCells, type BatchShape } from './layout.ts';
-import { aliveRows, hasLivingRules, settle } from './living.ts';
+import { aliveRows, hasLivingRules, nearAlive, settle } from './living.ts';
 
 /** The trained tensors (the source method has no b2). */
 export const WEIGHT_NAMES = ['w1', 'b1', 'w2'] as const;
@@ -162,9 +162,9 @@ export class NcaRollout {
   }
 
   private async stepWithFeatures(state: Float32Array, weights: Weights, mask: Float32Array): Promise<{ y: Float32Array; record: StepRecord }> {
-    // Cells dead before the step are zeroed after it whatever their update: they skip the network.
+    // Cells more than 2 cells from life are zeroed after the step whatever their update, and nothing reads it: they skip the network.
     const before = this.living ? aliveRows(state, this.shape, this.topology) : null;
-    const firing = before && this.topology.alive ? this.cellList(aliveAndMasked(mask, before), true) : this.firing(mask);
+    const firing = before && this.topology.alive ? this.cellList(maskedWhere(mask, nearAlive(before, this.shape, this.topology)), true) : this.firing(mask);
     const session = await this.session(firing.capacity, false);
     const [y, features] = await session.runList({ x: state, cells: firing.cells, neighbours: firing.neighbours, ...this.weightFeeds(weights) });
     const record: StepRecord = { firing, features: features as Float32Array };
@@ -215,10 +215,10 @@ export class NcaRollout {
   }
 }
 
-/** The update mask of the cells alive before the step (the others are zeroed whatever they compute). */
-function aliveAndMasked(mask: Float32Array, alive: Uint8Array): Float32Array {
+/** The update mask, kept only where `keep` is set. */
+function maskedWhere(mask: Float32Array, keep: Uint8Array): Float32Array {
   const out = new Float32Array(mask.length);
-  for (let i = 0; i < mask.length; i++) if (alive[i]) out[i] = mask[i];
+  for (let i = 0; i < mask.length; i++) if (keep[i]) out[i] = mask[i];
   return out;
 }
 
