@@ -302,9 +302,12 @@ async function evaluateRun(model: NcaModel, weights: RunReport['weights'], plan:
         let max = -Infinity;
         let nonFinite = 0;
         for (const v of state) {
-          if (!Number.isFinite(v)) nonFinite++;
-          else if (v < min) min = v;
-          if (v > max && Number.isFinite(v)) max = v;
+          if (!Number.isFinite(v)) {
+            nonFinite++;
+            continue;
+          }
+          if (v < min) min = v;
+          if (v > max) max = v;
         }
         const alive = aliveFraction(model, state, colours);
         const s = target ? ssim(frame, target) : null;

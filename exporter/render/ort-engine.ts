@@ -12,7 +12,7 @@
  */
 import { createState, standardMask, type Grid, type NcaModel, type Topology } from '../../formats/index.ts';
 import { Graph, type TensorData, type Value } from '../../trainer/graph/graph.ts';
-import { add, and, clip, greater, matmul, maxPool, mul, or, pad, relu, reshape, slice, where } from '../../trainer/graph/ops.ts';
+import { add, and, clip, gemm, greater, matmul, maxPool, mul, or, pad, relu, reshape, slice, where } from '../../trainer/graph/ops.ts';
 import { Session } from '../../trainer/engine/session.ts';
 import { perceive } from '../../trainer/nca/step-graph.ts';
 import { batchSize, putHwc, takeHwc, type BatchShape } from '../../trainer/nca/layout.ts';
@@ -23,8 +23,11 @@ const DEFAULT_CHUNK = 16;
 /** x + mask * (w2 · relu(w1 · perceive(x) + b1) + b2), on a [1, C, H, W] state. */
 function denseStep(x: Value, mask: Value, model: NcaModel, weights: Record<string, Value>): Value {
   const [, c, h, w] = x.shape;
-  const features = reshape(perceive(x, model.topology), [1, -1, h * w]);
-  const hidden = relu(add(matmul(weights.w1, features), weights.b1));
+  // 2-D Gemm with b1 as its bias: onnxruntime fuses Gemm + Relu into one kernel (FusedGemm), which
+  // saves the Add and Relu passes over [K, H·W] (per-step kernel time at 72x72: 2.69 -> 2.20 ms,
+  // bit-identical results).
+  const features = reshape(perceive(x, model.topology), [-1, h * w]);
+  const hidden = relu(gemm(weights.w1, features, weights.b1));
   let update = matmul(weights.w2, hidden);
   if (weights.b2) update = add(update, weights.b2);
   return add(x, mul(reshape(update, [1, c, h, w]), mask));
