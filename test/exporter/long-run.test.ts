@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultGrid, eraseRightHalf, evaluateLongRun, type LongRunReport } from '../../exporter/eval/long-run.ts';
+import { defaultGrid, eraseRightHalf, evalChunk, evaluateLongRun, type LongRunReport } from '../../exporter/eval/long-run.ts';
 import { blobTarget, driftingModel, explodingModel, fixedPointModel, growingModel, solidRed } from './eval-models.ts';
 
 const target = blobTarget();
@@ -151,4 +151,14 @@ test('eraseRightHalf zeroes every channel of the cells x >= W/2', () => {
     }
   }
   assert.ok(state.every((v) => v === 1), 'the input is left alone');
+});
+
+test('evalChunk: a chunk that divides the step counts (no step computed in vain), else 25', () => {
+  assert.equal(evalChunk([100, 1000, 10_000, 100_000, 1000]), 25);
+  assert.equal(evalChunk([200, 1000, 3000]), 25);
+  assert.equal(evalChunk([500, 2000, 6000]), 25);
+  assert.equal(evalChunk([64, 128]), 32);
+  assert.equal(evalChunk([20, 60]), 20);
+  assert.equal(evalChunk([37]), 25);
+  assert.equal(evalChunk([10, 15]), 25);
 });
