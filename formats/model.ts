@@ -58,8 +58,11 @@ export interface Topology {
 export type SeedRecipe =
   /** Per-cell standard normal noise over all channels, min-max normalised per cell to [0, 1] (the source method). */
   | { kind: 'noise' }
-  /** All zeros but one cell at the grid centre, which takes `value` (length = channels). */
-  | { kind: 'cell'; value: number[] }
+  /**
+   * All zeros but one cell at the grid centre, which takes `value` (length = channels).
+   * v1.1: `offset` [dx, dy] moves that cell from the centre (e.g. onto an opaque part of a ring).
+   */
+  | { kind: 'cell'; value: number[]; offset?: [number, number] }
   /** A small explicit state [height, width, channels] placed at the grid centre on a zero background. */
   | { kind: 'image'; width: number; height: number; data: Float32Array };
 
@@ -121,8 +124,9 @@ export function alphaBias(c: ColorMapping): number {
 }
 
 /** True when the topology uses a field that a v1.0 reader would ignore: such a file is written as v1.1. */
-export function needsMinor1(t: Topology): boolean {
-  return t.alive !== undefined || t.clamp !== undefined || t.color.alphaBias !== undefined || t.color.premultiplied !== undefined;
+export function needsMinor1(t: Topology, seed?: SeedRecipe): boolean {
+  const moved = seed?.kind === 'cell' && seed.offset !== undefined;
+  return moved || t.alive !== undefined || t.clamp !== undefined || t.color.alphaBias !== undefined || t.color.premultiplied !== undefined;
 }
 
 /** Number of perception features per cell: channels x filters. */

@@ -91,7 +91,7 @@ export function encodeNca(model: NcaModel, options: EncodeOptions = {}): Uint8Ar
     ['DATA', data],
   ];
   if (Object.keys(model.metadata).length > 0) chunks.push(['meta', encoder.encode(JSON.stringify(model.metadata))]);
-  return assemble(chunks, needsMinor1(model.topology) ? 1 : 0);
+  return assemble(chunks, needsMinor1(model.topology, model.seed) ? 1 : 0);
 }
 
 /** Header + chunks + CRC trailer. Exported so that tests can build deliberately odd files. */

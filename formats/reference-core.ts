@@ -31,8 +31,11 @@ export function createState(model: NcaModel, grid: Grid, seed = 0): Float32Array
       }
     }
   } else if (recipe.kind === 'cell') {
-    const at = (Math.floor(height / 2) * width + Math.floor(width / 2)) * channels;
-    state.set(recipe.value, at);
+    // v1.1 offset: off-centre; a cell that falls off the grid wraps around (any grid size plays)
+    const [dx, dy] = recipe.offset ?? [0, 0];
+    const x = (((Math.floor(width / 2) + dx) % width) + width) % width;
+    const y = (((Math.floor(height / 2) + dy) % height) + height) % height;
+    state.set(recipe.value, (y * width + x) * channels);
   } else {
     // The image is centred; where it is larger than the grid, its centre part is kept.
     const x0 = Math.floor((width - recipe.width) / 2);

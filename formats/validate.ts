@@ -11,7 +11,7 @@ export const LIMITS = { channels: 64, hidden: 1024, seedSide: 1024, tensors: 16,
 
 export type HeadSeed =
   | { kind: 'noise' }
-  | { kind: 'cell'; value: number[] }
+  | { kind: 'cell'; value: number[]; offset?: [number, number] }
   | { kind: 'image'; width: number; height: number; tensor: 'seed' };
 
 export interface HeadJson {
@@ -126,7 +126,11 @@ function validateSeed(v: unknown, topology: Topology): HeadSeed {
     if (!Array.isArray(o.value) || o.value.length !== topology.channels) {
       fail('bad-seed', `seed.value must list ${topology.channels} numbers`);
     }
-    return { kind, value: o.value.map((x) => finite(x, 'seed.value[i]', 'bad-seed')) };
+    const value = o.value.map((x) => finite(x, 'seed.value[i]', 'bad-seed'));
+    if (o.offset === undefined) return { kind, value };
+    if (!Array.isArray(o.offset) || o.offset.length !== 2) fail('bad-seed', 'seed.offset must be [dx, dy]');
+    const offset = o.offset.map((d) => int(d, 'seed.offset[i]', 'bad-seed', -LIMITS.seedSide, LIMITS.seedSide)) as [number, number];
+    return { kind, value, offset };
   }
   const width = int(o.width, 'seed.width', 'bad-seed', 1, LIMITS.seedSide);
   const height = int(o.height, 'seed.height', 'bad-seed', 1, LIMITS.seedSide);

@@ -71,6 +71,8 @@ export interface ClipLossSpec {
 export interface RunSource<Spec = ClipLossSpec> {
   grid: { width: number; height: number };
   colorCount: 3 | 4;
+  /** A cell seed's position relative to the grid centre. */
+  seedOffset?: [number, number];
   seed: 'cell' | 'noise';
   spec: Spec;
   title: string;

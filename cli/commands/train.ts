@@ -2,7 +2,7 @@
 import { basename, extname, join } from 'node:path';
 import { defaultTopology, type NcaModel, type Topology } from '../../formats/model.ts';
 import { DEVICES, checkDevice, type Device } from '../../trainer/engine/session.ts';
-import { decodePng, encodePng } from '../../trainer/image/png.ts';
+import { decodePng, encodePng, type RgbaImage } from '../../trainer/image/png.ts';
 import { ImageError, loadImage } from '../../trainer/image/load.ts';
 import { evaluateLongRun } from '../../exporter/eval/long-run.ts';
 import { centredBox, pixelLoss, resizeRgba, type PixelLossSpec } from '../../trainer/pixel/pixel-loss.ts';
@@ -153,13 +153,17 @@ async function pixelSource(values: Values, living: boolean): Promise<RunSource<P
   // The checkpoint carries the target as PNG, whatever the input format, so --resume needs no file.
   const spec: PixelLossSpec = { kind: 'pixel', targetPng: Buffer.from(encodePng(image)).toString('base64'), targetName: basename(targetPath) };
   let grid = size;
+  let seedOffset: [number, number] | undefined;
   if (living) {
     const pad = intValue(values, 'pad', Math.max(6, Math.round(Math.max(size.width, size.height) / 4)), 0, 512);
     grid = { width: size.width + 2 * pad, height: size.height + 2 * pad };
     spec.box = centredBox(grid, size.width, size.height);
+    const [x, y] = opaqueNearCentre(resizeRgba(image, size.width, size.height));
+    seedOffset = [spec.box.x + x - Math.floor(grid.width / 2), spec.box.y + y - Math.floor(grid.height / 2)];
   }
   return {
     grid,
+    seedOffset,
     colorCount: living || transparent ? 4 : 3,
     seed: 'cell',
     spec,
@@ -195,6 +199,27 @@ function scorerFor(spec: TrainState['lossSpec'], config: TrainConfig): TrainerOp
   return spec.kind === 'pixel' ? pixelScore(spec as PixelLossSpec, config) : undefined;
 }
 
+/**
+ * The pixel where a living model's seed goes: the most opaque one nearest the
+ * image's centre (alpha >= half, or else the most opaque pixel). A seed on a
+ * transparent spot, like a ring's hole, is told to vanish and dies at once.
+ */
+function opaqueNearCentre(image: RgbaImage): [number, number] {
+  const { width, height, data } = image;
+  let maxAlpha = 0;
+  for (let i = 3; i < data.length; i += 4) maxAlpha = Math.max(maxAlpha, data[i]);
+  const enough = Math.min(128, maxAlpha);
+  let best: [number, number] = [Math.floor(width / 2), Math.floor(height / 2)];
+  let bestDistance = Infinity;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const d = (x - (width - 1) / 2) ** 2 + (y - (height - 1) / 2) ** 2;
+      if (data[(y * width + x) * 4 + 3] >= enough && d < bestDistance) (best = [x, y]), (bestDistance = d);
+    }
+  }
+  return best;
+}
+
 /** Growing NCA's colour and rules: transparent premultiplied RGBA, alive masking on alpha, zero padding. */
 export function livingTopology(hidden: number, clamp: number): Topology {
   return defaultTopology({
@@ -227,6 +252,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     ...source.grid,
     iterations: intValue(values, 'iterations', SOURCE_METHOD.iterations, 1),
     seed: choiceValue(values, 'seed', ['cell', 'noise'] as const, source.seed),
+    ...(source.seedOffset ? { seedOffset: source.seedOffset } : {}),
     minSteps,
     maxSteps,
     batch,

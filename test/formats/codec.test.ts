@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeNca, encodeNca, NcaFormatError, type WeightDtype } from '../../formats/index.ts';
+import { createState, decodeNca, encodeNca, NcaFormatError, type WeightDtype } from '../../formats/index.ts';
 import { assemble } from '../../formats/nca-file.ts';
 import { crc32 } from '../../formats/crc32.ts';
 import { fromFloat16Bits, toFloat16Bits } from '../../formats/float16.ts';
@@ -131,4 +131,20 @@ test('bad v1.1 fields are refused with bad-topology', () => {
     const model = randomModel({ topology: fields as never });
     assert.throws(() => encodeNca(model), (e: unknown) => e instanceof NcaFormatError && e.code === 'bad-topology' && e.message.includes(what.split(' ').at(-1)!.split('.')[0]), what);
   }
+});
+
+test('a cell seed offset (v1.1) round-trips, makes the file 1.1 and moves the cell, wrapping off the grid', () => {
+  const model = randomModel({ recipe: 'cell' });
+  if (model.seed.kind !== 'cell') throw new Error('unreachable');
+  model.seed.offset = [3, -2];
+  const decoded = decodeNca(encodeNca(model));
+  assert.equal(decoded.file.version, '1.1');
+  assert.deepEqual(decoded.model.seed, model.seed);
+  const grid = { width: 6, height: 4 };
+  const at = (x: number, y: number) => createState(decoded.model, grid).subarray((y * 6 + x) * 12, (y * 6 + x) * 12 + 12);
+  assert.deepEqual([...at((3 + 3) % 6, 2 - 2)], model.seed.value); // (floor(6/2) + 3) mod 6 = 0, floor(4/2) - 2 = 0
+  assert.equal(createState(decoded.model, grid).reduce((s, v) => s + v, 0), model.seed.value.reduce((s, v) => s + v, 0));
+  const bad = structuredClone(model);
+  if (bad.seed.kind === 'cell') bad.seed.offset = [1.5, 0];
+  assert.throws(() => encodeNca(bad), (e: unknown) => e instanceof NcaFormatError && e.code === 'bad-seed');
 });

@@ -22,6 +22,8 @@ export interface TrainConfig {
   /** Every n-th iteration, batch slot 0 is replaced by a fresh seed first. */
   seedEvery: number;
   seed: SeedKind;
+  /** A cell seed's position relative to the grid centre, [dx, dy] (.nca v1.1); absent = the centre. */
+  seedOffset?: [number, number];
   /** Weight of the mean overflow penalty |x - clamp(x, -1, 1)|. */
   overflowWeight: number;
   /** Batch states damaged (a random disc erased) per iteration; 0 = none. */

@@ -5,12 +5,15 @@ import { putHwc, type BatchShape } from '../nca/layout.ts';
 
 export type SeedKind = 'noise' | 'cell';
 
-/** `cell`: one live cell at the centre with the colour channels at 0 and every other channel at 1 (Growing NCA). */
-export function seedRecipe(kind: SeedKind, topology: Topology): SeedRecipe {
+/**
+ * `cell`: one live cell at the centre, or `cellOffset` [dx, dy] from it, with the colour
+ * channels at 0 and every other channel at 1 (Growing NCA).
+ */
+export function seedRecipe(kind: SeedKind, topology: Topology, cellOffset?: [number, number]): SeedRecipe {
   if (kind === 'noise') return { kind: 'noise' };
   const { offset, count } = topology.color;
   const value = Array.from({ length: topology.channels }, (_, c) => (c >= offset && c < offset + Math.min(count, 3) ? 0 : 1));
-  return { kind: 'cell', value };
+  return cellOffset && (cellOffset[0] !== 0 || cellOffset[1] !== 0) ? { kind: 'cell', value, offset: cellOffset } : { kind: 'cell', value };
 }
 
 /** One seed state as [C, H, W]; `noiseSeed` picks the noise field of a noise seed. */

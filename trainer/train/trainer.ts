@@ -18,7 +18,7 @@
 import { appendFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeNca } from '../../formats/nca-file.ts';
-import { perceptionSize, type NcaModel, type Weights } from '../../formats/model.ts';
+import { perceptionSize, type NcaModel, type Topology, type Weights } from '../../formats/model.ts';
 import { Rng } from '../../formats/random.ts';
 import { toRgba } from '../../formats/reference-core.ts';
 import type { SessionOptions } from '../engine/session.ts';
@@ -74,7 +74,7 @@ export class Trainer {
   static async start(config: TrainConfig, loss: Loss, options: TrainerOptions, extra: Partial<Pick<TrainState, 'metadata' | 'lossSpec'>> = {}): Promise<Trainer> {
     const c = validateConfig(structuredClone(config));
     const rng = new Rng(c.runSeed);
-    const seed = seedRecipe(c.seed, c.topology);
+    const seed = seedRecipe(c.seed, c.topology, c.seedOffset);
     const grid = { width: c.width, height: c.height };
     const stateSize = c.topology.channels * c.width * c.height;
     const pool = new Float32Array(c.poolSize * stateSize);
@@ -205,7 +205,7 @@ export class Trainer {
     adamStep(s.weights as unknown as Record<string, Float32Array>, g, s.adam, lr);
     if (!Object.values(s.weights).every((w) => w === undefined || w.every(Number.isFinite))) return 'weights are not finite';
 
-    this.pool.scatter(slots, trajectory.final, result.perSample);
+    this.pool.scatter(slots, trajectory.final, result.perSample && deadLast(result.perSample, trajectory.final, this.shape, c.topology));
     s.iteration++;
     const event: TrainEvent = { kind: 'iteration', iteration: it, loss: result.loss, logs: result.logs, lr, steps, seconds: (performance.now() - started) / 1000 };
     await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
@@ -249,6 +249,22 @@ export class Trainer {
     await this.rollout.release();
     await this.loss.release?.();
   }
+}
+
+/**
+ * Per-state losses where a state that died (alive masking left no cell) ranks
+ * worst, so a seed replaces it next: it would teach nothing (no gradient
+ * flows through dead cells), however low its loss against a sparse target.
+ */
+function deadLast(losses: Float32Array, batch: Float32Array, shape: BatchShape, topology: Topology): Float32Array {
+  const alive = topology.alive;
+  if (!alive) return losses;
+  const plane = shape.height * shape.width;
+  return losses.map((loss, b) => {
+    const from = (b * shape.channels + alive.channel) * plane;
+    for (let i = from; i < from + plane; i++) if (batch[i] > alive.threshold) return loss;
+    return Infinity;
+  });
 }
 
 /** model.nca, written to a temporary name and renamed, so a reader never sees half a file. */
