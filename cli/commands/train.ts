@@ -16,9 +16,12 @@ import { parseFlagsWithConfig } from '../config.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { Progress } from '../progress.ts';
 import { choiceValue, intValue, numberValue, sizeValue, stringValue } from '../values.ts';
+import { isTextureRun, textureHelp, textureOptions, textureSource, TEXTURE_DEFAULTS } from './train-texture.ts';
+import { textureLoss, type TextureLossSpec } from '../../trainer/texture/swd-loss.ts';
 import { clipHelp, clipLossFor, clipOptions, clipSource, isClipRun, type ClipLossSpec, type ClipRunOptions, type RunSource } from './train-clip.ts';
 
-const help = `Usage: nca train --target IMAGE.png [--out DIR] [options]
+const help = `Usage: nca train --target IMAGE [--out DIR] [options]
+       nca train --texture IMAGE [--out DIR] [options]
        nca train "PROMPT" [--out DIR] [options]
        nca train --resume DIR
 
@@ -33,7 +36,7 @@ checkpoint.bin (every --save-every iterations and on Ctrl-C), log.jsonl and
 previews/iter-*.png.
 
 Options:
-  --target FILE          the image to grow (PNG; transparency makes an RGBA model)
+  --target FILE          the image to grow (PNG, JPEG, WebP, GIF or SVG)
   --out DIR              run directory (default runs/<image name>)
   --resume DIR           continue a stopped run exactly where its checkpoint is
   --iterations N         training iterations (default 1000)
@@ -44,9 +47,9 @@ Options:
   --no-alive             a v1.0 model instead: the target fills the whole grid,
                          colour = state + 0.5, circular padding, no alive masking
   --clamp Q              clamp the state to [-Q, Q] after each step (default 3
-                         for living models, 0 = none)
+                         for living models, 2 for textures, 0 = none)
   --seed cell|noise      initial state: one live cell (default) or per-cell noise
-  --steps MIN-MAX        NCA steps per iteration (default 64-95)
+  --steps MIN-MAX        NCA steps per iteration (default 64-95; 32-64 for textures)
   --batch N              states per iteration (default 8; 4 with --no-alive)
   --pool N               pool size (default 256)
   --hidden N             hidden units of the update network (default 128)
@@ -72,6 +75,8 @@ Options:
   --config FILE          JSON file with any of these flags
   --json                 print a JSON summary at the end
   --quiet                no progress bar
+
+${textureHelp}
 
 ${clipHelp}
 
@@ -111,14 +116,15 @@ const options = {
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
   ...clipOptions,
+  ...textureOptions,
 } as const;
 
 type Values = Record<string, unknown>;
 
 /** "64-95" -> [64, 95]; "80" -> [80, 80]. */
-function stepsValue(values: Values): [number, number] {
+function stepsValue(values: Values, fallback: [number, number]): [number, number] {
   const raw = stringValue(values, 'steps');
-  if (raw === undefined) return [SOURCE_METHOD.minSteps, SOURCE_METHOD.maxSteps];
+  if (raw === undefined) return fallback;
   const m = /^(\d+)(?:-(\d+))?$/.exec(raw.trim());
   if (!m) throw new CliError(`--steps must be MIN-MAX or N, e.g. 64-95, not "${raw}" (see --help)`, EXIT.usage);
   return [Number(m[1]), Number(m[2] ?? m[1])];
@@ -236,15 +242,20 @@ const LIVING_DEFAULTS = { batch: 8, poolSize: 256, seedEvery: 1, clamp: 3, score
 
 async function newRun(values: Values, positionals: string[], options: ClipRunOptions) {
   const clip = isClipRun(values, positionals);
-  const living = !clip && isLiving(values);
-  const source: RunSource<PixelLossSpec | ClipLossSpec> = clip ? await clipSource(values, positionals, options) : await pixelSource(values, living);
-  const [minSteps, maxSteps] = stepsValue(values);
+  const texture = !clip && isTextureRun(values);
+  const living = !clip && !texture && isLiving(values);
+  const source: RunSource<PixelLossSpec | ClipLossSpec | TextureLossSpec> = clip
+    ? await clipSource(values, positionals, options)
+    : texture
+      ? await textureSource(values)
+      : await pixelSource(values, living);
+  const defaults = living ? { ...SOURCE_METHOD, ...LIVING_DEFAULTS } : texture ? { ...SOURCE_METHOD, ...TEXTURE_DEFAULTS } : { ...SOURCE_METHOD, clamp: 0 };
+  const [minSteps, maxSteps] = stepsValue(values, [defaults.minSteps, defaults.maxSteps]);
   const hidden = intValue(values, 'hidden', 128, 1, 1024);
-  const clamp = numberValue(values, 'clamp', living ? LIVING_DEFAULTS.clamp : 0, 0, 1e6);
+  const clamp = numberValue(values, 'clamp', defaults.clamp, 0, 1e6);
   const topology = living
     ? livingTopology(hidden, clamp)
     : defaultTopology({ hidden, color: { offset: 0, count: source.colorCount, bias: 0.5 }, ...(clamp > 0 ? { clamp } : {}) });
-  const defaults = living ? { ...SOURCE_METHOD, ...LIVING_DEFAULTS } : SOURCE_METHOD;
   const batch = intValue(values, 'batch', defaults.batch, 1);
   const config: TrainConfig = {
     ...SOURCE_METHOD,
@@ -265,7 +276,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     runSeed: intValue(values, 'run-seed', 0, 0, 0xffffffff),
     saveEvery: intValue(values, 'save-every', SOURCE_METHOD.saveEvery, 1),
     previewEvery: intValue(values, 'preview-every', SOURCE_METHOD.previewEvery, 0),
-    scoreEvery: clip ? 0 : intValue(values, 'score-every', defaults.scoreEvery, 0),
+    scoreEvery: living ? intValue(values, 'score-every', defaults.scoreEvery, 0) : 0,
     scoreSteps: scoreStepsValue(values),
     segmentSteps: values['segment-steps'] === undefined || values['segment-steps'] === 'auto' ? 'auto' : intValue(values, 'segment-steps', 16, 1),
   };
@@ -276,6 +287,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
 async function lossFor(spec: TrainState['lossSpec'], config: TrainConfig, options: ClipRunOptions): Promise<Loss> {
   if (spec.kind === 'pixel') return pixelLoss(spec as PixelLossSpec, config, options);
   if (spec.kind === 'clip') return clipLossFor(spec as ClipLossSpec, config, options);
+  if (spec.kind === 'texture') return textureLoss(spec as TextureLossSpec, config, options);
   throw new CliError(`this checkpoint's loss ("${spec.kind}") is not available in this build`, EXIT.badInput);
 }
 

@@ -1,0 +1,62 @@
+/**
+ * `nca train --texture IMAGE`: a seamless, living texture from one example image,
+ * with no download (multi-scale patch sliced-Wasserstein loss, docs/textures.md).
+ */
+import { basename, extname } from 'node:path';
+import { encodePng } from '../../trainer/image/png.ts';
+import { ImageError, loadImage } from '../../trainer/image/load.ts';
+import { resizeRgba } from '../../trainer/pixel/pixel-loss.ts';
+import type { TextureLossSpec } from '../../trainer/texture/swd-loss.ts';
+import { readInput } from '../args.ts';
+import { CliError, EXIT } from '../exit-codes.ts';
+import { numberValue, sizeValue, stringValue } from '../values.ts';
+import type { RunSource } from './train-clip.ts';
+
+type Values = Record<string, unknown>;
+
+export const textureOptions = {
+  texture: { type: 'string' },
+  'texture-scale': { type: 'string' },
+} as const;
+
+export const textureHelp = `Textures (--texture IMAGE: PNG, JPEG, WebP, GIF or SVG; no download):
+  --texture FILE         train a seamless texture that looks like FILE everywhere:
+                         noise seed, circular padding, state clamp, patch
+                         statistics at 4 scales instead of pixels (docs/textures.md)
+  --texture-scale S      resize the example by S before training (default: its short
+                         side to 64 cells, never enlarged); a feature of F pixels is
+                         F x S cells wide: aim for a few to tens of cells
+  --size WxH             training grid (default 64x64; any size plays later)`;
+
+/** The exemplar's short side in cells by default: features a few to tens of cells wide on a 64-cell grid. */
+export const TEXTURE_SIDE = 64;
+
+/** Texture runs' defaults, where they differ from the source method (Self-Organising Textures). */
+export const TEXTURE_DEFAULTS = { width: 64, height: 64, clamp: 2, minSteps: 32, maxSteps: 64 };
+
+export function isTextureRun(values: Values): boolean {
+  return values.texture !== undefined;
+}
+
+export async function textureSource(values: Values): Promise<RunSource<TextureLossSpec>> {
+  const path = stringValue(values, 'texture')!;
+  if (values.target !== undefined) throw new CliError('give either --texture or --target, not both', EXIT.usage);
+  let image;
+  try {
+    image = await loadImage(await readInput(path), path);
+  } catch (error) {
+    if (error instanceof ImageError) throw new CliError(error.message, EXIT.badInput);
+    throw error;
+  }
+  const scale = numberValue(values, 'texture-scale', Math.min(1, TEXTURE_SIDE / Math.min(image.width, image.height)), 1e-3, 16);
+  const exemplar = resizeRgba(image, Math.max(1, Math.round(image.width * scale)), Math.max(1, Math.round(image.height * scale)));
+  const name = basename(path, extname(path));
+  return {
+    grid: sizeValue(values, 'size', `${TEXTURE_DEFAULTS.width}x${TEXTURE_DEFAULTS.height}`, 1024),
+    colorCount: 3,
+    seed: 'noise',
+    spec: { kind: 'texture', imagePng: Buffer.from(encodePng(exemplar)).toString('base64'), exemplarName: basename(path), scale },
+    title: name,
+    metadata: { title: name, clipModel: 'texture-swd', tool: 'nca-studio' },
+  };
+}
