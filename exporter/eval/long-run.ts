@@ -57,11 +57,11 @@ export interface RegrowOptions {
 export interface Thresholds {
   /** Every PSNR (float and int8, every step count) must reach this, in dB (default 25). Only with a target. */
   minPsnr: number;
-  /** Without a target: largest allowed RMS change of the displayed colours over one step at the end (default 0.05). */
+  /** Without a target: largest allowed RMS change of the displayed colours over one step at the end (default 0.01). */
   maxChange: number;
 }
 
-export const DEFAULT_THRESHOLDS: Thresholds = { minPsnr: 25, maxChange: 0.05 };
+export const DEFAULT_THRESHOLDS: Thresholds = { minPsnr: 25, maxChange: 0.01 };
 
 export interface LongRunOptions {
   /** The target image (straight RGBA8, as decodePng gives), centred on the grid. Without it: stability only, score null. */

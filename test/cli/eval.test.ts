@@ -35,7 +35,7 @@ test('nca eval: a model that holds its target passes (exit 0); the JSON report h
   assert.deepEqual(report.grid, { width: 16, height: 12 });
   assert.deepEqual(report.steps, [20, 60]);
   assert.deepEqual(report.target, { width: 8, height: 6 });
-  assert.deepEqual(report.thresholds, { minPsnr: 25, maxChange: 0.05 });
+  assert.deepEqual(report.thresholds, { minPsnr: 25, maxChange: 0.01 });
   assert.equal(report.bestScore, 31.5);
   assert.equal(report.pass, true);
   assert.deepEqual(report.failures, []);

@@ -93,10 +93,11 @@ test('without a target: stability only (no PSNR, no regrowth); a still pattern p
   assert.equal(report.runs[0].marks[0].psnr, null);
   assert.equal(report.runs[0].marks[0].ssim, null);
   assert.ok(report.pass);
-  // A moving pattern fails the frame-to-frame change threshold.
-  const moving = await evaluateLongRun(driftingModel(target, 0.05), { steps: [20], int8: false, thresholds: { maxChange: 0.001 } });
-  assert.ok(moving.runs[0].endChange > 0.001);
-  assert.ok(moving.failures.some((f) => f.includes('frame-to-frame change')), moving.failures.join('; '));
+  // A pattern that keeps changing fails the frame-to-frame change threshold (default 0.01); a lenient one lets it pass.
+  const moving = await evaluateLongRun(driftingModel(target, 0.05), { steps: [20], int8: false });
+  assert.ok(moving.runs[0].endChange > 0.01, String(moving.runs[0].endChange));
+  assert.deepEqual(moving.failures, [`float: frame-to-frame change ${moving.runs[0].endChange} > 0.01 at the end (not settled: noise or motion)`]);
+  assert.ok((await evaluateLongRun(driftingModel(target, 0.05), { steps: [20], int8: false, thresholds: { maxChange: 1 } })).pass);
 });
 
 test('the trainer\'s cheap call: float only, no regrowth, given grid and steps; progress adds up', async () => {
