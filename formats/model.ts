@@ -15,6 +15,12 @@ export const FILTER_KERNELS = {
 export type FilterName = keyof typeof FILTER_KERNELS;
 export const FILTER_NAMES = Object.keys(FILTER_KERNELS) as FilterName[];
 
+/** The 3x3 kernel (row-major) of the topology's filter number `f`, with its v1.1 scale. */
+export function filterKernel(t: Topology, f: number): number[] {
+  const scale = t.filterScales?.[f] ?? 1;
+  return FILTER_KERNELS[t.filters[f]].map((k) => k * scale);
+}
+
 export type Padding = 'circular' | 'zeros';
 export type Activation = 'relu';
 export type WeightDtype = 'int8' | 'float16' | 'float32';
@@ -43,6 +49,8 @@ export interface Topology {
   hidden: number;
   /** Perception filters, applied to every channel. Perception index = channel * filters.length + filter. */
   filters: FilterName[];
+  /** v1.1: a factor per filter (e.g. Sobel / 8 as in Growing NCA); absent = all 1. */
+  filterScales?: number[];
   padding: Padding;
   activation: Activation;
   /** Probability that a cell applies its update on a given step. */
@@ -126,7 +134,7 @@ export function alphaBias(c: ColorMapping): number {
 /** True when the topology uses a field that a v1.0 reader would ignore: such a file is written as v1.1. */
 export function needsMinor1(t: Topology, seed?: SeedRecipe): boolean {
   const moved = seed?.kind === 'cell' && seed.offset !== undefined;
-  return moved || t.alive !== undefined || t.clamp !== undefined || t.color.alphaBias !== undefined || t.color.premultiplied !== undefined;
+  return moved || t.filterScales !== undefined || t.alive !== undefined || t.clamp !== undefined || t.color.alphaBias !== undefined || t.color.premultiplied !== undefined;
 }
 
 /** Number of perception features per cell: channels x filters. */

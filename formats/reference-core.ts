@@ -4,7 +4,7 @@
  *
  * State layout: Float32Array [height][width][channels] (cell-major, like an RGBA texture).
  */
-import { alphaBias, FILTER_KERNELS, perceptionSize, type NcaModel, type Topology } from './model.ts';
+import { alphaBias, filterKernel, perceptionSize, type NcaModel, type Topology } from './model.ts';
 import { cellNormal, fires } from './random.ts';
 
 export interface Grid {
@@ -58,6 +58,7 @@ export function createState(model: NcaModel, grid: Grid, seed = 0): Float32Array
 export function perceiveCell(topology: Topology, state: Float32Array, grid: Grid, x: number, y: number, out: Float32Array): void {
   const { channels, filters, padding } = topology;
   const { width, height } = grid;
+  const kernels = filters.map((_, f) => filterKernel(topology, f));
   out.fill(0);
   for (let dy = -1; dy <= 1; dy++) {
     for (let dx = -1; dx <= 1; dx++) {
@@ -72,7 +73,7 @@ export function perceiveCell(topology: Topology, state: Float32Array, grid: Grid
       const base = (ny * width + nx) * channels;
       const tap = (dy + 1) * 3 + (dx + 1);
       for (let f = 0; f < filters.length; f++) {
-        const k = FILTER_KERNELS[filters[f]][tap];
+        const k = kernels[f][tap];
         if (k === 0) continue;
         for (let c = 0; c < channels; c++) out[c * filters.length + f] += k * state[base + c];
       }

@@ -74,6 +74,10 @@ export function validateTopology(v: unknown): Topology {
   }
   if (count !== 4 && (color.alphaBias !== undefined || color.premultiplied)) fail('bad-topology', 'topology.color.alphaBias and premultiplied need color.count 4');
   const topology: Topology = { channels, hidden, filters, padding, activation, fireRate, color };
+  if (o.filterScales !== undefined) {
+    if (!Array.isArray(o.filterScales) || o.filterScales.length !== filters.length) fail('bad-topology', `topology.filterScales must list ${filters.length} numbers, one per filter`);
+    topology.filterScales = o.filterScales.map((v) => finite(v, 'topology.filterScales[i]', 'bad-topology'));
+  }
   if (o.alive !== undefined) {
     const a = object(o.alive, 'topology.alive', 'bad-topology');
     const channel = int(a.channel, 'topology.alive.channel', 'bad-topology', 0, channels - 1);

@@ -2,7 +2,7 @@
  * What both backends bake into their shaders for one model. Shaders are generated per
  * topology so that every loop has a constant bound and the compiler can unroll it.
  */
-import { FILTER_KERNELS, STREAM_MASK, type Topology } from '../formats/index.ts';
+import { filterKernel, STREAM_MASK, type Topology } from '../formats/index.ts';
 
 export interface ShaderConstants {
   channels: number;
@@ -32,7 +32,7 @@ export function shaderConstants(topology: Topology): ShaderConstants {
     packs: Math.ceil(topology.channels / 4),
     filters: topology.filters.length,
     hidden: topology.hidden,
-    kernels: topology.filters.flatMap((name) => [...FILTER_KERNELS[name]]),
+    kernels: topology.filters.flatMap((_, f) => filterKernel(topology, f)),
     circular: topology.padding === 'circular',
     fireThreshold: Math.ceil(topology.fireRate * 2 ** 24),
     streamMask: STREAM_MASK,

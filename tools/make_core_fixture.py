@@ -1,7 +1,7 @@
 """Writes test/fixtures/core-steps.json: several NCA steps computed with the source
 method's exact formula (PyTorch, float32), for the TypeScript reference core to match,
-and test/fixtures/core-steps-living.json: the same with zero padding, Growing NCA's
-alive masking (3x3 max-pool of alpha > 0.1, kept only if alive before and after the
+and test/fixtures/core-steps-living.json: the same with zero padding, filters scaled by
+[1, 1/8, 1/8, 1/8], Growing NCA's alive masking (3x3 max-pool of alpha > 0.1, kept only if alive before and after the
 update) and a state clamp (.nca v1.1).
 
 Weights, the initial state and the per-step masks are fixed here and stored in the
@@ -27,8 +27,9 @@ def perchannel_conv(x, filters, padding):
     return y.reshape(b, -1, h, w)
 
 
-def perception(x, padding):
-    return perchannel_conv(x, torch.stack([ident, sobel_x, sobel_x.T, lap]), padding)
+def perception(x, padding, scales=(1.0, 1.0, 1.0, 1.0)):
+    filters = [f * s for f, s in zip([ident, sobel_x, sobel_x.T, lap], scales)]
+    return perchannel_conv(x, torch.stack(filters), padding)
 
 
 def living_mask(x):  # Growing NCA: alive if the 3x3 max of alpha exceeds 0.1 (max_pool pads with -inf)
@@ -43,7 +44,7 @@ def hwc(x):  # [1, C, H, W] -> [H, W, C]
     return x[0].permute(1, 2, 0)
 
 
-ALIVE_THRESHOLD, CLAMP = 0.1, 0.6
+ALIVE_THRESHOLD, CLAMP, SCALES = 0.1, 0.6, (1.0, 0.125, 0.125, 0.125)
 
 
 def write(name, about, living):
@@ -63,7 +64,7 @@ def write(name, about, living):
             mask = (torch.rand(1, 1, H, W) + 0.5).floor()
             if living:
                 pre = living_mask(x)
-                x = x + w2(torch.relu(w1(perception(x, "constant")))) * mask
+                x = x + w2(torch.relu(w1(perception(x, "constant", SCALES)))) * mask
                 x = (x * (pre & living_mask(x))).clamp(-CLAMP, CLAMP)
             else:
                 x = x + w2(torch.relu(w1(perception(x, "circular")))) * mask
@@ -77,7 +78,7 @@ def write(name, about, living):
         "states": [b64(s) for s in states],
     }
     if living:
-        fixture.update(alive={"channel": 3, "threshold": ALIVE_THRESHOLD}, clamp=CLAMP)
+        fixture.update(alive={"channel": 3, "threshold": ALIVE_THRESHOLD}, clamp=CLAMP, filterScales=list(SCALES))
     out = pathlib.Path(__file__).resolve().parent.parent / "test" / "fixtures" / name
     out.write_text(json.dumps(fixture))
     print(f"wrote {out} ({out.stat().st_size} bytes)")

@@ -164,7 +164,7 @@ async function pixelSource(values: Values, living: boolean): Promise<RunSource<P
     const pad = intValue(values, 'pad', Math.max(6, Math.round(Math.max(size.width, size.height) / 4)), 0, 512);
     grid = { width: size.width + 2 * pad, height: size.height + 2 * pad };
     spec.box = centredBox(grid, size.width, size.height);
-    const [x, y] = opaqueNearCentre(resizeRgba(image, size.width, size.height));
+    const [x, y] = seedPixel(resizeRgba(image, size.width, size.height));
     seedOffset = [spec.box.x + x - Math.floor(grid.width / 2), spec.box.y + y - Math.floor(grid.height / 2)];
   }
   return {
@@ -206,31 +206,44 @@ function scorerFor(spec: TrainState['lossSpec'], config: TrainConfig): TrainerOp
 }
 
 /**
- * The pixel where a living model's seed goes: the most opaque one nearest the
- * image's centre (alpha >= half, or else the most opaque pixel). A seed on a
- * transparent spot, like a ring's hole, is told to vanish and dies at once.
+ * The pixel where a living model's seed goes: the one deepest inside the
+ * opaque part (alpha >= half, or the most opaque pixels), nearest the centre
+ * among equals. A seed on or next to a transparent spot, like a ring's hole
+ * or its edge, is told to vanish and dies before it can grow.
  */
-function opaqueNearCentre(image: RgbaImage): [number, number] {
+function seedPixel(image: RgbaImage): [number, number] {
   const { width, height, data } = image;
   let maxAlpha = 0;
   for (let i = 3; i < data.length; i += 4) maxAlpha = Math.max(maxAlpha, data[i]);
-  const enough = Math.min(128, maxAlpha);
+  const solid = (x: number, y: number) => x >= 0 && y >= 0 && x < width && y < height && data[(y * width + x) * 4 + 3] >= Math.min(128, maxAlpha);
+  // clearance: the largest square ring radius (up to 8) inside which every pixel is solid
+  const clearance = (x: number, y: number) => {
+    for (let r = 0; r <= 8; r++) {
+      for (let d = -r; d <= r; d++) if (!solid(x + d, y - r) || !solid(x + d, y + r) || !solid(x - r, y + d) || !solid(x + r, y + d)) return r;
+    }
+    return 9;
+  };
   let best: [number, number] = [Math.floor(width / 2), Math.floor(height / 2)];
-  let bestDistance = Infinity;
+  let bestKey = [-1, 0];
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const d = (x - (width - 1) / 2) ** 2 + (y - (height - 1) / 2) ** 2;
-      if (data[(y * width + x) * 4 + 3] >= enough && d < bestDistance) (best = [x, y]), (bestDistance = d);
+      const key = [clearance(x, y), -((x - (width - 1) / 2) ** 2 + (y - (height - 1) / 2) ** 2)];
+      if (key[0] > bestKey[0] || (key[0] === bestKey[0] && key[1] > bestKey[1])) (best = [x, y]), (bestKey = key);
     }
   }
   return best;
 }
 
-/** Growing NCA's colour and rules: transparent premultiplied RGBA, alive masking on alpha, zero padding. */
+/**
+ * Growing NCA's colour and rules: transparent premultiplied RGBA, alive masking on alpha,
+ * zero padding, and its perception scale (Sobel / 8; the Laplacian / 8 as in Self-Organising
+ * Textures). Unscaled, the Laplacian's -12 makes the first Adam steps blow a seed up, then kill it.
+ */
 export function livingTopology(hidden: number, clamp: number): Topology {
   return defaultTopology({
     hidden,
     padding: 'zeros',
+    filterScales: [1, 1 / 8, 1 / 8, 1 / 8],
     color: { offset: 0, count: 4, bias: 0, alphaBias: 0, premultiplied: true },
     alive: { channel: 3, threshold: 0.1 },
     ...(clamp > 0 ? { clamp } : {}),

@@ -35,7 +35,7 @@ test('reference core matches the PyTorch source formula to 1e-5 (tools/make_core
 
 test('reference core matches a PyTorch Growing-NCA formulation with alive masking and clamp (v1.1)', () => {
   const living = readFixture('core-steps-living.json');
-  const topology = defaultTopology({ channels: living.channels, hidden: living.hidden, padding: 'zeros', alive: living.alive, clamp: living.clamp });
+  const topology = defaultTopology({ channels: living.channels, hidden: living.hidden, padding: 'zeros', alive: living.alive, clamp: living.clamp, filterScales: living.filterScales });
   checkFixture(living, topology);
   // the fixture exercises both rules: some cells are dead (all zero) and some values sit on the clamp
   const last = floats(living.states.at(-1));
@@ -43,8 +43,9 @@ test('reference core matches a PyTorch Growing-NCA formulation with alive maskin
   for (let i = 0; i < last.length; i += living.channels) if (last.subarray(i, i + living.channels).every((v) => v === 0)) dead++;
   assert.ok(dead > 10 && dead < last.length / living.channels - 10, `dead cells: ${dead}`);
   assert.ok(last.some((v) => Math.abs(v) === Math.fround(living.clamp)), 'some values are clamped');
-  // without the v1.1 rules the same steps give a different state
-  assert.throws(() => checkFixture(living, defaultTopology({ channels: living.channels, hidden: living.hidden, padding: 'zeros' })));
+  // without the v1.1 rules, or without the filter scales, the same steps give a different state
+  assert.throws(() => checkFixture(living, defaultTopology({ channels: living.channels, hidden: living.hidden, padding: 'zeros', filterScales: living.filterScales })));
+  assert.throws(() => checkFixture(living, { ...topology, filterScales: undefined }));
 });
 
 test('noise seed: per-cell min-max normalised to [0, 1], reproducible per seed', () => {

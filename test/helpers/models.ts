@@ -37,6 +37,7 @@ export function randomModel(options: { seed?: number; topology?: Partial<Topolog
 export function livingTopology(overrides: Partial<Topology> = {}): Partial<Topology> {
   return {
     padding: 'zeros',
+    filterScales: [1, 1 / 8, 1 / 8, 1 / 8],
     color: { offset: 0, count: 4, bias: 0, alphaBias: 0, premultiplied: true },
     alive: { channel: 3, threshold: 0.1 },
     clamp: 2,

@@ -9,7 +9,7 @@
  * and their 3x3 neighbourhoods `neighbours` [K * 9] (firing.ts). `perceive`
  * (every cell, [B, C, H, W]) is the dense form, for the exporter's renderer.
  */
-import { FILTER_KERNELS, type Topology } from '../../formats/model.ts';
+import { filterKernel, type Topology } from '../../formats/model.ts';
 import type { Value } from '../graph/graph.ts';
 import { add, cast, concat, conv, expand, gather, matmul, pad, relu, reshape, scatterND, slice, transpose, unsqueeze } from '../graph/ops.ts';
 
@@ -34,7 +34,7 @@ export function perceptionKernel(topology: Topology): Float32Array {
   const f = topology.filters.length;
   const out = new Float32Array(topology.channels * f * 9);
   for (let c = 0; c < topology.channels; c++) {
-    topology.filters.forEach((name, k) => out.set(FILTER_KERNELS[name], (c * f + k) * 9));
+    topology.filters.forEach((_, k) => out.set(filterKernel(topology, k), (c * f + k) * 9));
   }
   return out;
 }
@@ -70,10 +70,9 @@ export function neighbourhoodKernel(topology: Topology): Float32Array {
   const c = topology.channels;
   const f = topology.filters.length;
   const out = new Float32Array(9 * c * c * f);
+  const kernels = topology.filters.map((_, k) => filterKernel(topology, k));
   for (let t = 0; t < 9; t++) {
-    for (let ch = 0; ch < c; ch++) {
-      topology.filters.forEach((name, k) => (out[(t * c + ch) * c * f + ch * f + k] = FILTER_KERNELS[name][t]));
-    }
+    for (let ch = 0; ch < c; ch++) kernels.forEach((kernel, k) => (out[(t * c + ch) * c * f + ch * f + k] = kernel[t]));
   }
   return out;
 }
