@@ -1,9 +1,10 @@
 /** `nca eval MODEL [--target IMAGE]`: a long-run quality report (float and int8), with thresholds and an exit code. */
 import { writeFile } from 'node:fs/promises';
-import { DEFAULT_EVAL_STEPS, DEFAULT_REGROW_AT, DEFAULT_THRESHOLDS, defaultGrid, evaluateLongRun, type LongRunReport, type RunReport } from '../../exporter/eval/long-run.ts';
+import { DEFAULT_EVAL_STEPS, DEFAULT_REGROW_AT, DEFAULT_THRESHOLDS, defaultGrid, evaluateLongRun, trainedBox, type LongRunReport, type RunReport } from '../../exporter/eval/long-run.ts';
 import { toRgba8, type RgbImage } from '../../exporter/eval/metrics.ts';
 import { ENGINES } from '../../exporter/render/engine.ts';
 import { decodePng, encodePng, PngError, type RgbaImage } from '../../trainer/image/png.ts';
+import { resizeRgba } from '../../trainer/pixel/pixel-loss.ts';
 import { readInput } from '../args.ts';
 import { parseFlagsWithConfig } from '../config.ts';
 import { modelArg, readModel } from '../model.ts';
@@ -28,7 +29,10 @@ Exit code 0 when every threshold is met, 3 when the model is below them (see
 docs/cli.md); --no-thresholds only reports.
 
 Options:
-  --target FILE           the image the model should hold (PNG), centred on the grid
+  --target FILE           the image the model should hold (PNG), centred on the grid;
+                          a trainer's model resizes and places it as in training
+                          (metadata.extra.box)
+  --no-box                use the target at its own size, centred, whatever the model says
   --size WxH              grid in cells (default: the grid in the model's metadata,
                           else the target's size, else 64x64)
   --steps A,B,...         step counts to measure at (default ${DEFAULT_EVAL_STEPS.join(',')})
@@ -66,6 +70,7 @@ const options = {
   'no-regrow': { type: 'boolean' },
   'no-int8': { type: 'boolean' },
   'no-thresholds': { type: 'boolean' },
+  'no-box': { type: 'boolean' },
   seed: { type: 'string' },
   engine: { type: 'string' },
   strip: { type: 'string' },
@@ -136,9 +141,12 @@ function regrowLine(run: RunReport): string {
   return r.steps === null ? `${run.weights}: not within ${r.max} steps` : `${run.weights}: ${r.steps} steps`;
 }
 
-function describe(report: LongRunReport, path: string, targetPath: string | undefined, bestScore: number | undefined, applied: boolean): string {
+function describe(report: LongRunReport, path: string, target: { path: string; width: number; height: number } | null, bestScore: number | undefined, applied: boolean): string {
   const { grid } = report;
-  const lines = [`${path}: ${grid.width}x${grid.height} grid, seed ${report.seed}, ${report.engine} engine, ${targetPath ? `target ${targetPath} (${report.target!.width}x${report.target!.height})` : 'no target (stability only)'}`];
+  const t = report.target;
+  const resized = target && t && (t.width !== target.width || t.height !== target.height) ? `, resized to ${t.width}x${t.height} as trained` : '';
+  const what = target && t ? `target ${target.path} (${target.width}x${target.height}${resized}, at ${t.x},${t.y})` : 'no target (stability only)';
+  const lines = [`${path}: ${grid.width}x${grid.height} grid, seed ${report.seed}, ${report.engine} engine, ${what}`];
   if (bestScore !== undefined) lines.push(`best score during training: ${bestScore.toFixed(2)} dB`);
   lines.push('');
   const header = ['weights', 'steps', 'PSNR dB', 'SSIM', 'alive', 'state range', 'flags'];
@@ -165,10 +173,10 @@ function describe(report: LongRunReport, path: string, targetPath: string | unde
   lines.push(`change over one step at the end (RMS, 0..1): ${report.runs.map((r) => `${r.weights} ${r.endChange}`).join(', ')}`);
   lines.push(`ran ${report.stepsRun} steps in ${report.seconds.toFixed(1)} s (${Math.round(report.stepsRun / Math.max(report.seconds, 1e-3))} steps/s, ${report.engine} engine)`);
   if (report.score !== null) lines.push(`score: ${report.score.toFixed(2)} dB (the lowest PSNR above)`);
-  const t = report.thresholds;
-  const what = report.target ? `PSNR >= ${t.minPsnr} dB at every step count${report.runs[0].regrow ? ', regrowth' : ''}` : `no explosion, death or decay; change <= ${t.maxChange}`;
-  if (report.pass) lines.push(`PASS (${what})`);
-  else lines.push(`${applied ? 'FAIL' : 'below thresholds (not applied: --no-thresholds)'} (${what}):`, ...report.failures.map((f) => `  ${f}`));
+  const th = report.thresholds;
+  const checks = report.target ? `PSNR >= ${th.minPsnr} dB at every step count${report.runs[0].regrow ? ', regrowth' : ''}` : `no explosion, death or decay; change <= ${th.maxChange}`;
+  if (report.pass) lines.push(`PASS (${checks})`);
+  else lines.push(`${applied ? 'FAIL' : 'below thresholds (not applied: --no-thresholds)'} (${checks}):`, ...report.failures.map((f) => `  ${f}`));
   return lines.join('\n');
 }
 
@@ -199,13 +207,20 @@ export const evalCommand: Command = {
     if (stripPath) checkOutputFile(stripPath);
     const targetPath = stringValue(values, 'target');
     const { model } = await readModel(path);
-    const target = targetPath ? await readTarget(targetPath) : null;
-    const grid = values.size !== undefined ? sizeValue(values, 'size', '64x64', 1024) : defaultGrid(model, target);
+    const image = targetPath ? await readTarget(targetPath) : null;
+    const grid = values.size !== undefined ? sizeValue(values, 'size', '64x64', 1024) : defaultGrid(model, image);
+    // A trainer's model says where its target was (metadata.extra.box): resized to that box, at that
+    // place on the training grid (centred on another grid).
+    const box = image && !values['no-box'] ? trainedBox(model) : null;
+    const target = image && box ? resizeRgba(image, box.width, box.height) : image;
+    const trainedGrid = model.metadata.extra?.grid !== undefined ? defaultGrid(model, null) : null;
+    const targetAt = box && trainedGrid && trainedGrid.width === grid.width && trainedGrid.height === grid.height ? { x: box.x, y: box.y } : undefined;
 
     let progress: Progress | undefined;
     let ticked = 0;
     const report = await evaluateLongRun(model, {
       target,
+      targetAt,
       grid,
       steps,
       int8: !values['no-int8'],
@@ -246,7 +261,7 @@ export const evalCommand: Command = {
       };
       console.log(JSON.stringify(summary, null, 2));
     } else {
-      console.log(describe(report, path, targetPath, bestScore, applied));
+      console.log(describe(report, path, image && targetPath ? { path: targetPath, width: image.width, height: image.height } : null, bestScore, applied));
       if (strip) console.log(`wrote ${strip.path} (${strip.width}x${strip.height})`);
     }
     return report.pass || !applied ? EXIT.ok : EXIT.belowThresholds;

@@ -14,7 +14,7 @@ import { toColours, type Grid, type NcaModel } from '../../formats/index.ts';
 import type { RgbaImage } from '../../trainer/image/png.ts';
 import { quantize } from '../quantize.ts';
 import { createEngine, type Engine, type EngineName } from '../render/engine.ts';
-import { overWhite, placeTarget, psnr, PSNR_CAP_DB, ssim, type RgbImage } from './metrics.ts';
+import { centredAt, overWhite, placeTarget, psnr, PSNR_CAP_DB, ssim, type RgbImage } from './metrics.ts';
 
 export const DEFAULT_EVAL_STEPS = [100, 1000, 10_000, 100_000] as const;
 export const DEFAULT_GRID: Grid = { width: 64, height: 64 };
@@ -66,6 +66,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = { minPsnr: 25, maxChange: 0.01 };
 export interface LongRunOptions {
   /** The target image (straight RGBA8, as decodePng gives), centred on the grid. Without it: stability only, score null. */
   target?: RgbaImage | null;
+  /** Top-left cell of the target on the grid (default: centred, as image seeds are). */
+  targetAt?: { x: number; y: number };
   /** Grid in cells; default: `defaultGrid(model, target)`. */
   grid?: Grid;
   /** Step counts at which to measure (default 100, 1000, 10000, 100000). */
@@ -139,8 +141,8 @@ export interface LongRunReport {
   seed: number;
   engine: EngineName;
   steps: number[];
-  /** The target's own size, or null. */
-  target: { width: number; height: number } | null;
+  /** Where the target sits on the grid (its own size, top-left cell), or null. */
+  target: { x: number; y: number; width: number; height: number } | null;
   /** The target as placed on the grid, over white (for strips). */
   targetFrame: RgbImage | null;
   runs: RunReport[];
@@ -163,6 +165,18 @@ export function defaultGrid(model: NcaModel, target?: { width: number; height: n
   if (g && typeof g === 'object' && side(g.width) && side(g.height)) return { width: g.width as number, height: g.height as number };
   if (target) return { width: target.width, height: target.height };
   return { ...DEFAULT_GRID };
+}
+
+/**
+ * Where the trainer put the target: `metadata.extra.box` ({x, y, width, height}), the target
+ * resized to width x height with its top-left cell at (x, y) of the training grid. Null when absent or malformed.
+ */
+export function trainedBox(model: NcaModel): { x: number; y: number; width: number; height: number } | null {
+  const b = model.metadata.extra?.box as Record<string, unknown> | undefined;
+  if (!b || typeof b !== 'object') return null;
+  const int = (v: unknown, min: number) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= 4096;
+  if (!int(b.x, -4096) || !int(b.y, -4096) || !int(b.width, 1) || !int(b.height, 1)) return null;
+  return { x: b.x as number, y: b.y as number, width: b.width as number, height: b.height as number };
 }
 
 function regrowSettings(regrow: LongRunOptions['regrow'], lastMark: number): Required<RegrowOptions> | null {
@@ -385,7 +399,8 @@ export async function evaluateLongRun(model: NcaModel, options: LongRunOptions =
   if (marks.length === 0 || !marks.every((s) => Number.isInteger(s) && s >= 1)) throw new Error(`steps must be whole numbers >= 1, not ${marks.join(', ')}`);
   const thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
   const regrow = targetImage ? regrowSettings(options.regrow, marks[marks.length - 1]) : null;
-  const target = targetImage ? overWhite(placeTarget(targetImage, grid), grid) : null;
+  const targetAt = targetImage ? (options.targetAt ?? centredAt(targetImage, grid)) : null;
+  const target = targetImage ? overWhite(placeTarget(targetImage, grid, targetAt!), grid) : null;
   const variants: [RunReport['weights'], NcaModel][] = [['float', model]];
   if (options.int8 ?? true) variants.push(['int8', quantize(model, 'int8')]);
 
@@ -423,7 +438,7 @@ export async function evaluateLongRun(model: NcaModel, options: LongRunOptions =
     seed: plan.seed,
     engine: plan.engine,
     steps: marks,
-    target: targetImage ? { width: targetImage.width, height: targetImage.height } : null,
+    target: targetImage ? { ...targetAt!, width: targetImage.width, height: targetImage.height } : null,
     targetFrame: target,
     runs,
     score,

@@ -28,16 +28,20 @@ export function overWhite(rgba: Float32Array, grid: Grid): RgbImage {
   return { width: grid.width, height: grid.height, data };
 }
 
+/** Where an image's top-left corner goes when centred on a grid, as image seeds are placed (SPEC.md §6). */
+export function centredAt(image: { width: number; height: number }, grid: Grid): { x: number; y: number } {
+  return { x: Math.floor((grid.width - image.width) / 2), y: Math.floor((grid.height - image.height) / 2) };
+}
+
 /**
  * A target image on a grid: transparent everywhere except the image, whose top-left
- * corner goes to (floor((W − w) / 2), floor((H − h) / 2)), as image seeds are placed
- * (SPEC.md §6); parts outside the grid are cropped. Straight RGBA floats in [0, 1].
+ * corner goes to `at`, by default (floor((W − w) / 2), floor((H − h) / 2)) as image seeds
+ * are placed (SPEC.md §6); parts outside the grid are cropped. Straight RGBA floats in [0, 1].
  */
-export function placeTarget(image: RgbaImage, grid: Grid): Float32Array {
+export function placeTarget(image: RgbaImage, grid: Grid, at: { x: number; y: number } = centredAt(image, grid)): Float32Array {
   const { width, height } = grid;
   const out = new Float32Array(width * height * 4);
-  const x0 = Math.floor((width - image.width) / 2);
-  const y0 = Math.floor((height - image.height) / 2);
+  const { x: x0, y: y0 } = at;
   for (let y = 0; y < image.height; y++) {
     const gy = y + y0;
     if (gy < 0 || gy >= height) continue;

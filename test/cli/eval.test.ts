@@ -34,7 +34,7 @@ test('nca eval: a model that holds its target passes (exit 0); the JSON report h
   ]);
   assert.deepEqual(report.grid, { width: 16, height: 12 });
   assert.deepEqual(report.steps, [20, 60]);
-  assert.deepEqual(report.target, { width: 8, height: 6 });
+  assert.deepEqual(report.target, { x: 4, y: 3, width: 8, height: 6 }, 'centred: (floor((16 - 8) / 2), floor((12 - 6) / 2))');
   assert.deepEqual(report.thresholds, { minPsnr: 25, maxChange: 0.01 });
   assert.equal(report.bestScore, 31.5);
   assert.equal(report.pass, true);
@@ -118,6 +118,27 @@ test('nca eval --strip writes a PNG: the target, then a frame per step count; a 
     for (const tile of [1, 2]) assert.deepEqual(pixel(tile, row, 7, 5), [r, g, b, 255], 'the fixed point shows the target');
   }
   assert.deepEqual(Array.from(image.data.subarray((0 * image.width + 48) * 4, (0 * image.width + 48) * 4 + 4)), [128, 128, 128, 255], 'a grey gap');
+});
+
+test('nca eval: a trainer\'s model resizes and places the target as in training (metadata.extra.box); --no-box does not', () => {
+  // The target at twice its size (nearest neighbour): resizing it back to the trained 8x6 box gives the original.
+  const big = { width: 16, height: 12, data: new Uint8Array(16 * 12 * 4) };
+  for (let y = 0; y < 12; y++) for (let x = 0; x < 16; x++) big.data.set(target.data.subarray(((y >> 1) * 8 + (x >> 1)) * 4, ((y >> 1) * 8 + (x >> 1)) * 4 + 4), (y * 16 + x) * 4);
+  const bigPath = join(dir, 'big.png');
+  writeFileSync(bigPath, encodePng(big));
+  const boxed = fixedPointModel(target);
+  boxed.metadata.extra = { ...boxed.metadata.extra, box: { x: 4, y: 3, width: 8, height: 6 } };
+  const boxedPath = save('boxed.nca', boxed);
+  const args = ['eval', boxedPath, '--target', bigPath, '--steps', '10', '--no-regrow', '--no-int8', '--quiet'];
+  const inBox = runNca([...args, '--json']);
+  assert.equal(inBox.code, 0, inBox.stderr);
+  const report = JSON.parse(inBox.stdout);
+  assert.deepEqual(report.target, { x: 4, y: 3, width: 8, height: 6 });
+  assert.ok(report.score > 60, String(report.score));
+  assert.match(runNca(args).stdout, /target .*big\.png \(16x12, resized to 8x6 as trained, at 4,3\)/);
+  const own = runNca([...args, '--no-box', '--json']);
+  assert.equal(own.code, 3, 'at its own size the target no longer matches');
+  assert.deepEqual(JSON.parse(own.stdout).target, { x: 0, y: 0, width: 16, height: 12 });
 });
 
 test('nca eval without a target checks stability only; --config takes the same flags', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultGrid, eraseRightHalf, evalChunk, evaluateLongRun, type LongRunReport } from '../../exporter/eval/long-run.ts';
+import { defaultGrid, eraseRightHalf, evalChunk, evaluateLongRun, trainedBox, type LongRunReport } from '../../exporter/eval/long-run.ts';
 import { blobTarget, driftingModel, explodingModel, fixedPointModel, growingModel, solidRed } from './eval-models.ts';
 
 const target = blobTarget();
@@ -162,4 +162,18 @@ test('evalChunk: a chunk that divides the step counts (no step computed in vain)
   assert.equal(evalChunk([20, 60]), 20);
   assert.equal(evalChunk([37]), 25);
   assert.equal(evalChunk([10, 15]), 25);
+});
+
+test('targetAt places the target; trainedBox reads metadata.extra.box', async () => {
+  const model = fixedPointModel(target);
+  const centred = await evaluateLongRun(model, { target, steps: [5], int8: false, regrow: false });
+  assert.deepEqual(centred.target, { x: 4, y: 3, width: 8, height: 6 });
+  const moved = await evaluateLongRun(model, { target, targetAt: { x: 5, y: 3 }, steps: [5], int8: false, regrow: false });
+  assert.deepEqual(moved.target, { x: 5, y: 3, width: 8, height: 6 });
+  assert.ok(moved.score! < 25, `one cell off should not match: ${moved.score}`);
+  assert.equal(trainedBox(model), null);
+  model.metadata.extra = { box: { x: 4, y: 3, width: 8, height: 6 } };
+  assert.deepEqual(trainedBox(model), { x: 4, y: 3, width: 8, height: 6 });
+  model.metadata.extra = { box: { x: 4, y: 3, width: 0, height: 6 } };
+  assert.equal(trainedBox(model), null);
 });
