@@ -1,7 +1,7 @@
 /** `nca play MODEL`: serves the web player with a model on localhost and prints the URL. */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { encodeNca } from '../../formats/index.ts';
 import { createPlayServer } from '../play-server.ts';
@@ -17,7 +17,8 @@ const help = `Usage: nca play MODEL [options]
 Serves a page with the <nca-player> web component running MODEL (a .nca file or
 a training checkpoint) on this machine, prints its URL, and runs until Ctrl-C.
 A .nca is re-read on every page load, so re-export and reload to see changes.
-The player is (re)built into dist/player first when it is missing or out of date.
+The prebuilt player ships in the package; in a checkout of the sources it is
+(re)built into dist/player first when it is missing or out of date.
 
 Options:
   --port N            port to listen on (default 8080; 0 = any free port)
@@ -38,8 +39,25 @@ const options = {
   json: { type: 'boolean' },
 } as const;
 
-const DEFAULT_PLAYER_DIR = fileURLToPath(new URL('../../dist/player', import.meta.url));
-const PLAYER_SOURCES = fileURLToPath(new URL('../../player', import.meta.url));
+/**
+ * The package root: the nearest folder above this file with bin/nca.mjs. This file runs from
+ * the sources in a checkout (cli/commands/) and compiled in an installed package
+ * (dist/lib/cli/commands/), so the depth differs.
+ */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'bin', 'nca.mjs'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package root above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+const ROOT = packageRoot();
+const DEFAULT_PLAYER_DIR = join(ROOT, 'dist', 'player');
+/** Only a checkout has the player's sources and its build script (Vite is a devDependency). */
+const PLAYER_BUILD = join(ROOT, 'player', 'build.ts');
 const PLAYER_SCRIPT = 'nca-player.iife.js';
 
 /** Newest modification time of any file under a folder. */
@@ -52,16 +70,24 @@ function newestChange(dir: string): number {
   );
 }
 
-/** The player build to serve; (re)builds the default one when it is missing or older than its sources. */
+/**
+ * The player build to serve. An installed package serves the prebuilt dist/player as it is;
+ * a checkout (re)builds it when it is missing or older than player/.
+ */
 async function playerDir(given: string | undefined): Promise<string> {
   if (given) {
     if (!existsSync(join(given, PLAYER_SCRIPT))) throw new CliError(`${given}: no ${PLAYER_SCRIPT} there (run "npm run build:player")`, EXIT.noInput);
     return given;
   }
   const script = join(DEFAULT_PLAYER_DIR, PLAYER_SCRIPT);
-  if (!existsSync(script) || statSync(script).mtimeMs < newestChange(PLAYER_SOURCES)) {
+  if (!existsSync(PLAYER_BUILD)) {
+    if (!existsSync(script)) throw new CliError(`the prebuilt player is missing from this install (${script}): reinstall nca-studio`, EXIT.failure);
+    return DEFAULT_PLAYER_DIR;
+  }
+  if (!existsSync(script) || statSync(script).mtimeMs < newestChange(dirname(PLAYER_BUILD))) {
     console.error('building the web player into dist/player...');
-    const { buildPlayer } = await import('../../player/build.ts');
+    // A path, not a literal: the compiled CLI must not pull the build script (and Vite) in.
+    const { buildPlayer } = (await import(pathToFileURL(PLAYER_BUILD).href)) as { buildPlayer(outDir: string): Promise<unknown> };
     await buildPlayer(DEFAULT_PLAYER_DIR);
   }
   return DEFAULT_PLAYER_DIR;
