@@ -9,12 +9,13 @@ import { clipLoss, DEFAULT_CLIP_SETTINGS, DISTANCES, type ClipLossSettings } fro
 import { ClipConfigError } from '../../trainer/clip/config.ts';
 import { coverCount } from '../../trainer/clip/cutouts.ts';
 import { checkClipDir, ClipOfflineError, DEFAULT_CLIP_REPO, ensureClipFiles, HubError } from '../../trainer/clip/hub.ts';
+import { fitImagePrompt, readImagePrompt, type ImagePromptFile } from '../../trainer/clip/image-prompt.ts';
 import { loadClip, type ClipModel } from '../../trainer/clip/model.ts';
 import { parseImagePrompt, parseNegativePrompts, parsePrompts, PromptError } from '../../trainer/clip/prompts.ts';
 import { SafetensorsError } from '../../trainer/clip/safetensors.ts';
 import { embedTargets, type ClipTarget, type ImagePrompt } from '../../trainer/clip/targets.ts';
 import type { SessionOptions } from '../../trainer/engine/session.ts';
-import { decodePng, PngError } from '../../trainer/image/png.ts';
+import { ImageError } from '../../trainer/image/load.ts';
 import type { TrainConfig } from '../../trainer/train/config.ts';
 import type { Loss } from '../../trainer/train/loss.ts';
 import { readInput } from '../args.ts';
@@ -40,7 +41,7 @@ export const clipOptions = {
 export const clipHelp = `CLIP guidance (a PROMPT instead of --target; docs/clip.md):
   PROMPT                 "red coral:1, deep sea:0.5": weighted prompts; a negative weight pushes away
   --negative TEXT        negative prompts, same syntax ("blurry, text:0.5")
-  --image-prompt F[:W]   a PNG whose CLIP embedding is a target (repeatable)
+  --image-prompt F[:W]   an image (PNG, JPEG, WebP, GIF or SVG) whose CLIP embedding is a target (repeatable)
   --clip REPO            Hub repository (default ${DEFAULT_CLIP_REPO}; e.g. openai/clip-vit-base-patch16,
                          openai/clip-vit-large-patch14, laion/CLIP-ViT-B-32-laion2B-s34B-b79K)
   --clip-revision REV    commit or branch (default: pinned for the default repositories, else main)
@@ -95,7 +96,8 @@ export async function clipSource(values: Values, positionals: string[], options:
     ...(positionals[0] !== undefined ? parsePrompts(positionals[0]) : []),
     ...(negative !== undefined ? parseNegativePrompts(negative) : []),
   ]);
-  const images = await Promise.all(((values['image-prompt'] as string[] | undefined) ?? []).map(readImagePrompt));
+  // Image files are read (and bad ones refused) before the model is found, which may download it.
+  const images = await Promise.all(((values['image-prompt'] as string[] | undefined) ?? []).map(readImagePromptArg));
   const grid = sizeValue(values, 'size', '128x128', 1024);
   const cutouts = {
     count: intValue(values, 'cutouts', DEFAULT_CLIP_SETTINGS.cutouts.count, 1, 256),
@@ -120,7 +122,11 @@ export async function clipSource(values: Values, positionals: string[], options:
     : { repo: stringValue(values, 'clip') ?? DEFAULT_CLIP_REPO, revision: stringValue(values, 'clip-revision') };
   const model = await openModel(modelRef, options);
   try {
-    const targets = await clipCall(() => embedTargets(model, prompts, images, options));
+    const side = model.config.vision.imageSize;
+    const imagePrompts: ImagePrompt[] = await Promise.all(
+      images.map(async ({ file, name, weight }) => ({ name, weight, image: await badInput(() => fitImagePrompt(file, side)) })),
+    );
+    const targets = await clipCall(() => embedTargets(model, prompts, imagePrompts, options));
     const positive = prompts.filter((p) => p.weight > 0);
     const negatives = prompts.filter((p) => p.weight < 0).map((p) => ({ ...p, weight: -p.weight }));
     const title = positive.map((p) => p.text).join(', ') || images.map((i) => i.name).join(', ');
@@ -191,12 +197,18 @@ function asUsage<T>(f: () => T): T {
   }
 }
 
-async function readImagePrompt(spec: string): Promise<ImagePrompt> {
-  const { path, weight } = asUsage(() => parseImagePrompt(spec));
+/** Unreadable or unsupported images are bad input (65), one line naming the file. */
+async function badInput<T>(f: () => Promise<T>): Promise<T> {
   try {
-    return { name: basename(path), image: decodePng(await readInput(path)), weight };
+    return await f();
   } catch (error) {
-    if (error instanceof PngError) throw new CliError(`${path}: ${error.message}`, EXIT.badInput);
+    if (error instanceof ImageError) throw new CliError(error.message, EXIT.badInput);
     throw error;
   }
+}
+
+async function readImagePromptArg(spec: string): Promise<{ file: ImagePromptFile; name: string; weight: number }> {
+  const { path, weight } = asUsage(() => parseImagePrompt(spec));
+  const bytes = await readInput(path);
+  return { file: await badInput(() => readImagePrompt(bytes, path)), name: basename(path), weight };
 }
