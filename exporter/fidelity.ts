@@ -3,7 +3,7 @@
  * model's, as PSNR after 64, 256 and 1024 steps from the same seed with the same
  * update masks. NCAs feed their output back in, so small weight errors can grow with steps.
  */
-import type { Grid, NcaModel, Topology } from '../formats/index.ts';
+import { toColours, type Grid, type NcaModel, type Topology } from '../formats/index.ts';
 import { createEngine, type EngineName } from './render/engine.ts';
 
 export const FIDELITY_STEPS = [64, 256, 1024] as const;
@@ -23,16 +23,14 @@ export interface FidelityOptions {
   onProgress?: (steps: number) => void;
 }
 
-/** Displayed colour channels (RGB or RGBA), clamped to [0, 1] as players show them, unrounded. */
+/** Displayed colour channels (RGB or RGBA, straight; SPEC §6 incl. v1.1 alpha and premultiplied colour), unrounded. */
 export function displayColours(topology: Topology, state: Float32Array): Float32Array {
-  const { channels, color } = topology;
-  const cells = state.length / channels;
-  const out = new Float32Array(cells * color.count);
-  for (let i = 0; i < cells; i++) {
-    for (let k = 0; k < color.count; k++) {
-      out[i * color.count + k] = Math.min(1, Math.max(0, state[i * channels + color.offset + k] + color.bias));
-    }
-  }
+  const cells = state.length / topology.channels;
+  const rgba = toColours(topology, state, { width: cells, height: 1 });
+  const count = topology.color.count;
+  if (count === 4) return rgba;
+  const out = new Float32Array(cells * count);
+  for (let i = 0; i < cells; i++) for (let k = 0; k < count; k++) out[i * count + k] = rgba[i * 4 + k];
   return out;
 }
 
