@@ -158,6 +158,13 @@ export interface LongRunReport {
   seconds: number;
 }
 
+/** Step counts to measure at: sorted, without repeats; each a whole number >= 1. */
+export function markSteps(steps: readonly number[]): number[] {
+  const marks = [...new Set(steps)].sort((a, b) => a - b);
+  if (marks.length === 0 || !marks.every((s) => Number.isInteger(s) && s >= 1)) throw new Error(`steps must be whole numbers >= 1, not ${marks.join(', ')}`);
+  return marks;
+}
+
 /** The grid `nca eval` uses by default: metadata.extra.grid ({width, height}), else the target's size, else 64x64. */
 export function defaultGrid(model: NcaModel, target?: { width: number; height: number } | null): Grid {
   const g = model.metadata.extra?.grid as { width?: unknown; height?: unknown } | undefined;
@@ -195,7 +202,8 @@ function reportedPsnr(frame: RgbImage, target: RgbImage): number {
   return Number.isNaN(p) ? 0 : Math.min(PSNR_CAP_DB, p);
 }
 
-function frameOf(model: NcaModel, state: Float32Array, grid: Grid): RgbImage {
+/** The displayed colours of a state, over white. */
+export function frameOf(model: NcaModel, state: Float32Array, grid: Grid): RgbImage {
   return overWhite(toColours(model.topology, state, grid), grid);
 }
 
@@ -218,14 +226,15 @@ function aliveFraction(model: NcaModel, state: Float32Array, colours: Float32Arr
   return alive / cells;
 }
 
-function rmsChange(a: RgbImage, b: RgbImage): number {
+/** RMS difference of two images of the same size; 1 when not finite. */
+export function rmsChange(a: RgbImage, b: RgbImage): number {
   let sum = 0;
   for (let i = 0; i < a.data.length; i++) sum += (a.data[i] - b.data[i]) ** 2;
   const rms = Math.sqrt(sum / a.data.length);
   return Number.isFinite(rms) ? rms : 1;
 }
 
-const round = (v: number, digits: number) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : v);
+export const round = (v: number, digits: number) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : v);
 
 interface RunPlan {
   grid: Grid;
@@ -249,7 +258,7 @@ function divisorUpTo(n: number, max: number): number {
 }
 
 /** Runs `engine` forward to step `to` in slices, reporting progress. */
-async function advance(engine: Engine, to: number, slice: number, tick: (n: number) => void): Promise<void> {
+export async function advance(engine: Engine, to: number, slice: number, tick: (n: number) => void): Promise<void> {
   while (engine.steps < to) {
     const n = Math.min(slice, to - engine.steps);
     await engine.run(n);
@@ -297,68 +306,123 @@ async function regrowth(model: NcaModel, state: Float32Array, at: number, before
   }
 }
 
+/** Smallest and largest finite state value, the fraction that is not finite, and whether it exploded (StepReport's fields). */
+export function stateRange(state: Float32Array): Pick<StepReport, 'min' | 'max' | 'nonFinite' | 'exploded'> {
+  let min = Infinity;
+  let max = -Infinity;
+  let nonFinite = 0;
+  for (const v of state) {
+    if (!Number.isFinite(v)) {
+      nonFinite++;
+      continue;
+    }
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const none = nonFinite === state.length;
+  return {
+    min: none ? null : round(min, 4),
+    max: none ? null : round(max, 4),
+    nonFinite: round(nonFinite / state.length, 4),
+    exploded: nonFinite > 0 || Math.max(-min, max) > EXPLODED_ABOVE,
+  };
+}
+
+/** The model as given and, when asked, its int8 re-quantisation (what an int8 .nca plays). */
+export function weightVariants(model: NcaModel, int8: boolean): [RunReport['weights'], NcaModel][] {
+  return int8 ? [['float', model], ['int8', quantize(model, 'int8')]] : [['float', model]];
+}
+
+/** Progress over several runs: `tick` counts steps run, `skip` planned steps not needed; both report (done, total). */
+export function stepCounter(total: number, onProgress?: (done: number, total: number) => void) {
+  let done = 0;
+  const counter = {
+    stepsRun: 0,
+    tick: (n: number) => {
+      counter.stepsRun += n;
+      done += n;
+      onProgress?.(done, total);
+    },
+    skip: (n: number) => {
+      done += n;
+      onProgress?.(done, total);
+    },
+  };
+  return counter;
+}
+
+export interface WalkSettings {
+  grid: Grid;
+  seed: number;
+  engine: EngineName;
+  chunk: number;
+  tick: (n: number) => void;
+}
+
+/**
+ * Runs `model` from its seed through `events` (sorted step counts; 0 = the seed itself),
+ * calling `visit` with the state at each (it may run the engine further, e.g. one step
+ * to measure a change). Then one more step: the RMS change of the displayed colours over
+ * it (over white) is returned as `endChange`. The engine is disposed of at the end.
+ */
+export async function walkRun(
+  model: NcaModel,
+  events: readonly number[],
+  settings: WalkSettings,
+  visit: (at: number, state: Float32Array, engine: Engine) => Promise<void> | void,
+): Promise<{ endChange: number }> {
+  const { grid } = settings;
+  const engine = await createEngine(settings.engine, model, grid, { seed: settings.seed, chunk: settings.chunk });
+  try {
+    const slice = settings.chunk * 8;
+    for (const at of events) {
+      await advance(engine, at, slice, settings.tick);
+      await visit(at, engine.state(), engine);
+    }
+    const last = frameOf(model, engine.state(), grid);
+    await engine.run(1);
+    settings.tick(1);
+    return { endChange: round(rmsChange(last, frameOf(model, engine.state(), grid)), 5) };
+  } finally {
+    await engine.dispose();
+  }
+}
+
 async function evaluateRun(model: NcaModel, weights: RunReport['weights'], plan: RunPlan): Promise<RunReport> {
   const { grid, target, marks } = plan;
-  const events = [...new Set([...marks, ...(plan.regrow && target ? [plan.regrow.at] : [])])].sort((a, b) => a - b);
-  const engine = await createEngine(plan.engine, model, grid, { seed: plan.seed, chunk: plan.chunk });
+  // 0: the seed counts as "so far" for decay: a pattern that starts right and fades has decayed.
+  const events = [...new Set([0, ...marks, ...(plan.regrow && target ? [plan.regrow.at] : [])])].sort((a, b) => a - b);
   const reports: StepReport[] = [];
   const frames: RgbImage[] = [];
   let regrow: RegrowReport | null = null;
   let bestPsnr = -Infinity;
   let mostAlive = 0;
-  let endChange: number;
-  try {
-    // The seed counts as "so far" for decay: a pattern that starts right and fades has decayed.
-    const seed = engine.state();
-    const seedColours = toColours(model.topology, seed, grid);
-    if (target) bestPsnr = reportedPsnr(overWhite(seedColours, grid), target);
-    mostAlive = aliveFraction(model, seed, seedColours);
-    const slice = plan.chunk * 8;
-    for (const at of events) {
-      await advance(engine, at, slice, plan.tick);
-      const state = engine.state();
-      const colours = toColours(model.topology, state, grid);
-      const frame = overWhite(colours, grid);
-      const p = target ? reportedPsnr(frame, target) : null;
-      if (marks.includes(at)) {
-        let min = Infinity;
-        let max = -Infinity;
-        let nonFinite = 0;
-        for (const v of state) {
-          if (!Number.isFinite(v)) {
-            nonFinite++;
-            continue;
-          }
-          if (v < min) min = v;
-          if (v > max) max = v;
-        }
-        const alive = aliveFraction(model, state, colours);
-        const s = target ? ssim(frame, target) : null;
-        reports.push({
-          steps: at,
-          psnr: p === null ? null : round(p, 2),
-          ssim: s === null ? null : Number.isFinite(s) ? round(s, 4) : 0,
-          aliveFraction: round(alive, 4),
-          min: nonFinite === state.length ? null : round(min, 4),
-          max: nonFinite === state.length ? null : round(max, 4),
-          nonFinite: round(nonFinite / state.length, 4),
-          exploded: nonFinite > 0 || Math.max(-min, max) > EXPLODED_ABOVE,
-          died: alive === 0,
-          decayed: p !== null ? p < bestPsnr - DECAY_DB : alive < mostAlive / 2,
-        });
-        if (p !== null) bestPsnr = Math.max(bestPsnr, p);
-        mostAlive = Math.max(mostAlive, alive);
-        if (plan.keepFrames) frames.push(frame);
-      }
-      if (plan.regrow && target && at === plan.regrow.at) regrow = await regrowth(model, state, at, round(p!, 2), plan);
+  const { endChange } = await walkRun(model, events, plan, async (at, state) => {
+    const colours = toColours(model.topology, state, grid);
+    const frame = overWhite(colours, grid);
+    const p = target ? reportedPsnr(frame, target) : null;
+    if (at === 0) {
+      if (p !== null) bestPsnr = p;
+      mostAlive = aliveFraction(model, state, colours);
     }
-    const last = frameOf(model, engine.state(), grid);
-    await engine.run(1);
-    plan.tick(1);
-    endChange = round(rmsChange(last, frameOf(model, engine.state(), grid)), 5);
-  } finally {
-    await engine.dispose();
-  }
+    if (marks.includes(at)) {
+      const alive = aliveFraction(model, state, colours);
+      const s = target ? ssim(frame, target) : null;
+      reports.push({
+        steps: at,
+        psnr: p === null ? null : round(p, 2),
+        ssim: s === null ? null : Number.isFinite(s) ? round(s, 4) : 0,
+        aliveFraction: round(alive, 4),
+        ...stateRange(state),
+        died: alive === 0,
+        decayed: p !== null ? p < bestPsnr - DECAY_DB : alive < mostAlive / 2,
+      });
+      if (p !== null) bestPsnr = Math.max(bestPsnr, p);
+      mostAlive = Math.max(mostAlive, alive);
+      if (plan.keepFrames) frames.push(frame);
+    }
+    if (plan.regrow && target && at === plan.regrow.at) regrow = await regrowth(model, state, at, round(p!, 2), plan);
+  });
   return { weights, marks: reports, regrow, endChange, ...(plan.keepFrames ? { frames } : {}) };
 }
 
@@ -395,19 +459,15 @@ export async function evaluateLongRun(model: NcaModel, options: LongRunOptions =
   const started = performance.now();
   const targetImage = options.target ?? null;
   const grid = options.grid ?? defaultGrid(model, targetImage);
-  const marks = [...new Set(options.steps ?? DEFAULT_EVAL_STEPS)].sort((a, b) => a - b);
-  if (marks.length === 0 || !marks.every((s) => Number.isInteger(s) && s >= 1)) throw new Error(`steps must be whole numbers >= 1, not ${marks.join(', ')}`);
+  const marks = markSteps(options.steps ?? DEFAULT_EVAL_STEPS);
   const thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
   const regrow = targetImage ? regrowSettings(options.regrow, marks[marks.length - 1]) : null;
   const targetAt = targetImage ? (options.targetAt ?? centredAt(targetImage, grid)) : null;
   const target = targetImage ? overWhite(placeTarget(targetImage, grid, targetAt!), grid) : null;
-  const variants: [RunReport['weights'], NcaModel][] = [['float', model]];
-  if (options.int8 ?? true) variants.push(['int8', quantize(model, 'int8')]);
+  const variants = weightVariants(model, options.int8 ?? true);
 
   const perRun = Math.max(marks[marks.length - 1], regrow?.at ?? 0) + 1 + (regrow ? regrow.max : 0);
-  const total = perRun * variants.length;
-  let done = 0;
-  let stepsRun = 0;
+  const counter = stepCounter(perRun * variants.length, options.onProgress);
   const plan: RunPlan = {
     grid,
     marks,
@@ -417,15 +477,8 @@ export async function evaluateLongRun(model: NcaModel, options: LongRunOptions =
     engine: options.engine ?? 'ort',
     chunk: options.chunk ?? evalChunk([...marks, ...(regrow ? [regrow.at] : [])]),
     keepFrames: options.keepFrames ?? false,
-    tick: (n) => {
-      stepsRun += n;
-      done += n;
-      options.onProgress?.(done, total);
-    },
-    skip: (n) => {
-      done += n;
-      options.onProgress?.(done, total);
-    },
+    tick: counter.tick,
+    skip: counter.skip,
   };
   const runs: RunReport[] = [];
   for (const [weights, m] of variants) runs.push(await evaluateRun(m, weights, plan));
@@ -445,7 +498,7 @@ export async function evaluateLongRun(model: NcaModel, options: LongRunOptions =
     thresholds,
     pass: failures.length === 0,
     failures,
-    stepsRun,
+    stepsRun: counter.stepsRun,
     seconds: round((performance.now() - started) / 1000, 3),
   };
 }
