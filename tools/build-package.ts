@@ -34,7 +34,7 @@ function filesUnder(dir: string): string[] {
  * resolvers expect './x.js' (which TypeScript maps to './x.d.ts'), so rewrite relative specifiers.
  */
 export function rewriteDeclarationSpecifiers(text: string): string {
-  return text.replace(/(\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]*?)\.ts\2/g, '$1$2$3.js$2');
+  return text.replace(/(\bfrom\s+|\bimport\s*\(\s*|\bimport\s+|\bdeclare\s+module\s+)(['"])(\.{1,2}\/[^'"]*?)\.ts\2/g, '$1$2$3.js$2');
 }
 
 export async function buildPackage(): Promise<void> {
