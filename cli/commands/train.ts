@@ -49,7 +49,8 @@ Options:
   --clamp Q              clamp the state to [-Q, Q] after each step (default 3
                          for living models, 2 for textures, 0 = none)
   --seed cell|noise      initial state: one live cell (default) or per-cell noise
-  --steps MIN-MAX        NCA steps per iteration (default 64-95; 32-64 for textures)
+  --steps MIN-MAX        NCA steps per iteration (default 64-95; living models: from
+                         1.5 x the target's long side, 32 to 96, + 32; textures: 32-64)
   --batch N              states per iteration (default 8; 4 with --no-alive)
   --pool N               pool size (default 256)
   --hidden N             hidden units of the update network (default 128)
@@ -253,6 +254,17 @@ export function livingTopology(hidden: number, clamp: number): Topology {
 /** Living runs' defaults (Growing NCA's persistent and regenerating experiments), where they differ from the source method. */
 const LIVING_DEFAULTS = { batch: 8, poolSize: 256, seedEvery: 1, clamp: 3, scoreEvery: 100 };
 
+/**
+ * A living run's steps per iteration: enough to grow the target from its seed
+ * (about 1.5 steps per cell of the long side at fire rate 0.5; Growing NCA's
+ * 64-96 for 40 px), and no more, since every step costs the same: 32-64 for a
+ * 20-cell target, 72-104 for 48 cells.
+ */
+function livingSteps(box: { width: number; height: number }): [number, number] {
+  const min = Math.min(96, Math.max(32, Math.round(1.5 * Math.max(box.width, box.height))));
+  return [min, min + 32];
+}
+
 async function newRun(values: Values, positionals: string[], options: ClipRunOptions) {
   const clip = isClipRun(values, positionals);
   const texture = !clip && isTextureRun(values);
@@ -263,7 +275,8 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
       ? await textureSource(values)
       : await pixelSource(values, living);
   const defaults = living ? { ...SOURCE_METHOD, ...LIVING_DEFAULTS } : texture ? { ...SOURCE_METHOD, ...TEXTURE_DEFAULTS } : { ...SOURCE_METHOD, clamp: 0 };
-  const [minSteps, maxSteps] = stepsValue(values, [defaults.minSteps, defaults.maxSteps]);
+  const box = (source.spec as PixelLossSpec).box;
+  const [minSteps, maxSteps] = stepsValue(values, living && box ? livingSteps(box) : [defaults.minSteps, defaults.maxSteps]);
   const hidden = intValue(values, 'hidden', 128, 1, 1024);
   const clamp = numberValue(values, 'clamp', defaults.clamp, 0, 1e6);
   const topology = living
