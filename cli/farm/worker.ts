@@ -5,7 +5,7 @@
  * - A job whose directory has a checkpoint is resumed with `nca train --resume`, so a
  *   job that another worker left (killed, stalled, Ctrl-C) continues exactly where its
  *   last checkpoint is, with the thread count its first worker fixed in the job.
- * - The child runs `nca` itself (cli/farm/child.mjs) and dies with its worker, even on SIGKILL.
+ * - The child runs `nca` itself (bin/nca.mjs) and dies with its worker, even on SIGKILL.
  * - Ctrl-C: each child checkpoints (it gets one SIGINT) and its job goes back to the
  *   queue; a second Ctrl-C quits at once.
  * - Redis away: the children go on training; BullMQ's connections reconnect; a job that
@@ -31,7 +31,24 @@ import { Lease } from './lease.ts';
 import { checkpointIteration, LogFollower, type FarmProgress } from './progress.ts';
 import { connectForever, displayUrl, isConnectionError, modelKey } from './redis.ts';
 
-const CHILD = fileURLToPath(new URL('./child.mjs', import.meta.url));
+/** bin/nca.mjs: beside cli/ in a checkout, beside dist/ in the npm package (dist/lib/cli/farm/worker.js). */
+const BIN = ['../../bin/nca.mjs', '../../../../bin/nca.mjs'].map((p) => fileURLToPath(new URL(p, import.meta.url))).find((p) => existsSync(p)) ?? 'nca';
+
+/**
+ * The child: `nca` itself (bin/nca.mjs), which also ends when its worker dies. The worker
+ * holds an IPC channel to it; when that closes (the worker was killed, even with SIGKILL)
+ * the child exits at once, so a dead worker leaves nothing training in the shared run
+ * directory. Its last checkpoint stays intact (written to a temporary name, then renamed).
+ * argv: [node, BIN, ...args], so bin/nca.mjs sees its usual process.argv.slice(2).
+ */
+const CHILD_CODE = `
+import { pathToFileURL } from 'node:url';
+if (process.channel) {
+  process.channel.unref();
+  process.on('disconnect', () => process.exit(137));
+}
+await import(pathToFileURL(process.argv[1]).href);
+`;
 
 export interface WorkerSettings {
   url: string;
@@ -390,7 +407,7 @@ export class FarmWorker {
   /** Runs `nca ARGS` as a child that dies with this process; `during` starts a monitor and returns its stopper. */
   private async spawnChild(r: Running, args: string[], during?: () => Promise<() => void>): Promise<ChildResult> {
     // detached: a Ctrl-C in the terminal reaches the worker only; the worker sends the child exactly one SIGINT
-    const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
+    const child = spawn(process.execPath, ['--input-type=module', '--eval', CHILD_CODE, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
     r.child = child;
     if (r.stop) child.kill('SIGINT');
     let stdout = '';
