@@ -97,7 +97,7 @@ test('the tarball ships built JavaScript, declarations and the prebuilt player, 
   );
 });
 
-test('the installed nca runs every command: info, train (an SVG target), export, eval, render', { skip }, () => {
+test('the installed nca runs every command: info, train (an SVG target; a prompt), export, eval, render', { skip }, () => {
   assert.match(ok(nca(['--version']), 'nca --version').stdout, /^nca-studio \d+\.\d+\.\d+/);
   assert.match(ok(nca(['info', model]), 'nca info').stdout, /network\s+48 -> 64 \(relu\) -> 12/);
   const svg = join(work, 'dot.svg');
@@ -105,6 +105,9 @@ test('the installed nca runs every command: info, train (an SVG target), export,
   const runDir = join(work, 'run');
   const small = ['--iterations', '2', '--size', '12x12', '--pad', '4', '--steps', '8-10', '--batch', '2', '--pool', '4', '--hidden', '16', '--score-every', '0', '--preview-every', '0', '--threads', '1', '--quiet'];
   ok(nca(['train', '--target', svg, ...small, '--out', runDir]), 'nca train');
+  // A CLIP run (the tokenizer comes from @huggingface/transformers) with the tiny fixture model and an SVG image prompt.
+  const clip = ['--clip-path', join(repoRoot, 'test/fixtures/clip-tiny'), '--size', '40x24', '--steps', '8-10', '--pool', '8', '--batch', '2', '--cutouts', '3', '--threads', '1'];
+  ok(nca(['train', 'red coral', '--image-prompt', `${svg}:0.5`, '--iterations', '1', '--preview-every', '0', '--quiet', '--out', join(work, 'clip'), ...clip]), 'nca train PROMPT');
   const exported = join(work, 'dot.nca');
   ok(nca(['export', runDir, '--out', exported, '--no-fidelity']), 'nca export');
   ok(nca(['eval', exported, '--steps', '50']), 'nca eval');
