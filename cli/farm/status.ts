@@ -109,7 +109,7 @@ export function formatStatus(status: FarmStatus, bars: boolean, width = 100): st
     const state = j.state === 'active' && j.phase && j.phase !== 'training' ? j.phase : j.state;
     const iteration = `${j.iteration}/${j.iterations}`;
     const loss = j.loss === null ? '-' : j.loss.toFixed(4);
-    const eta = j.state === 'active' ? (j.eta === null ? '?' : formatDuration(j.eta)) : j.state === 'completed' && j.seconds !== null ? `in ${formatDuration(j.seconds)}` : '-';
+    const eta = j.state === 'active' ? (j.phase === 'eval' ? '-' : j.eta === null ? '?' : formatDuration(j.eta)) : j.state === 'completed' && j.seconds !== null ? `in ${formatDuration(j.seconds)}` : '-';
     let note = j.worker ?? '';
     if (j.state === 'failed') note = j.failedReason ?? 'failed';
     else if (j.state === 'active' && j.quietFor !== null && j.quietFor > 60) note += ` (no news for ${formatDuration(j.quietFor)})`;

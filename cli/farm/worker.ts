@@ -468,7 +468,7 @@ export class FarmWorker {
         iteration,
         iterations: summary.iterations ?? data.iterations,
         loss: summary.loss ?? null,
-        seconds: Math.round(seconds * 10) / 10,
+        seconds: Math.round(seconds * 1000) / 1000,
         worker: this.s.name,
         threads: r.threads,
         resumedAt: r.resumedAt,
