@@ -356,7 +356,9 @@ export class FarmWorker {
       this.s.log(`job ${id}: training from the start, ${data.iterations} iterations (${threads} thread${threads > 1 ? 's' : ''})`);
     }
     args.push('--threads', String(threads), '--json', '--quiet');
-    if (this.s.device) args.push('--device', this.s.device);
+    // the worker's --device wins; else the job's own, also on resume (a checkpoint does not hold it)
+    const device = this.s.device ?? (typeof data.config.device === 'string' ? data.config.device : undefined);
+    if (device) args.push('--device', device);
     r.iteration = r.resumedAt = resumedAt ?? 0;
     const base = { resumedAt: r.resumedAt };
     this.report(job, r, { phase: 'starting', iteration: r.iteration, loss: null, rate: null, eta: null, ...base });
