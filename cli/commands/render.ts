@@ -26,7 +26,8 @@ Outputs:
   --webm FILE             VP9 video (needs ffmpeg)
 
 Options:
-  --size WxH              grid size in cells, any aspect (default 128x128)
+  --size WxH              grid size in cells, any aspect (default: the grid the model
+                          was trained on, from its metadata, else 128x128)
   --scale N               pixels per cell side, for crisp enlarged small grids (default 1)
   --frames N              frames in the output (default 120)
   --steps-per-frame N     NCA steps between frames (default 10)
@@ -100,7 +101,9 @@ export const render: Command = {
     if (!['gif', 'png-dir', 'mp4', 'webm'].some((k) => values[k])) {
       throw new CliError('no output given: add --gif FILE, --png-dir DIR, --mp4 FILE or --webm FILE (see --help)', EXIT.usage);
     }
-    const { width, height } = sizeValue(values, 'size', '128x128');
+    const { model } = await readModel(path);
+    const trained = model.metadata.extra?.grid as { width?: number; height?: number } | undefined;
+    const { width, height } = sizeValue(values, 'size', trained?.width && trained.height ? `${trained.width}x${trained.height}` : '128x128');
     const frames = intValue(values, 'frames', 120, 1, 100_000);
     const loop = values.loop === true;
     const plan: FramePlan = {
@@ -115,7 +118,6 @@ export const render: Command = {
     const spec: VideoSpec = { width: width * plan.scale, height: height * plan.scale, fps: intValue(values, 'fps', 20, 1, 100) };
     const engineName = choiceValue(values, 'engine', ENGINES, 'ort');
     const seed = intValue(values, 'seed', 0, 0, 0xffffffff);
-    const { model } = await readModel(path);
     const sinks = await openSinks(values, spec);
 
     const engine = await createEngine(engineName, model, { width, height }, { seed, chunk: chunkFor(plan.stepsPerFrame) });
