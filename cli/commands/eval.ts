@@ -2,6 +2,17 @@
 import { writeFile } from 'node:fs/promises';
 import { DEFAULT_EVAL_STEPS, DEFAULT_REGROW_AT, DEFAULT_THRESHOLDS, defaultGrid, evaluateLongRun, trainedBox, type LongRunReport, type RunReport } from '../../exporter/eval/long-run.ts';
 import { toRgba8, type RgbImage } from '../../exporter/eval/metrics.ts';
+import {
+  DEFAULT_TEXTURE_STEPS,
+  DEFAULT_TEXTURE_THRESHOLDS,
+  evaluateTexture,
+  textureGrid,
+  textureSizeProblem,
+  trainedTextureScale,
+  type TextureRunReport,
+} from '../../exporter/eval/texture-run.ts';
+import { ImageError, loadImage } from '../../trainer/image/load.ts';
+import { TEXTURE_SIDE } from './train-texture.ts';
 import { ENGINES } from '../../exporter/render/engine.ts';
 import { decodePng, encodePng, PngError, type RgbaImage } from '../../trainer/image/png.ts';
 import { resizeRgba } from '../../trainer/pixel/pixel-loss.ts';
@@ -13,8 +24,10 @@ import { Progress } from '../progress.ts';
 import { choiceValue, intValue, numberValue, sizeValue, stringValue } from '../values.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import type { Command } from '../command.ts';
+import type { NcaModel } from '../../formats/index.ts';
 
 const help = `Usage: nca eval MODEL [--target IMAGE.png] [options]
+       nca eval MODEL --texture IMAGE [options]
 
 Runs a model (.nca, training checkpoint or run folder) for a long time from its seed,
 as the player does (same seed, same update masks), twice: with its weights as given
@@ -24,6 +37,11 @@ and whether the state exploded, died or decayed. With a target it also erases th
 right half after --regrow-at steps and counts the steps until the PSNR is back within
 1 dB. Without a target it checks stability only (no explosion, death or decay, and a
 small frame-to-frame change at the end).
+
+With --texture IMAGE it judges a texture model instead: at each step count (default
+${DEFAULT_TEXTURE_STEPS.join(',')}) the patch and spectral distances of the frame to the
+exemplar, as ratios to the exemplar's pixel-shuffled copy, the drift from the previous
+step count, the colour change over one step and the colour standard deviation.
 
 Exit code 0 when every threshold is met, 3 when the model is below them (see
 docs/cli.md); --no-thresholds only reports.
@@ -52,11 +70,25 @@ Options:
                           per run (float, int8)
   --strip-scale N         pixels per cell in the strip (default 2)
   --config FILE           JSON file with any of these flags, e.g. {"steps": "100,1000"}
+
+Textures (docs/textures.md):
+  --texture FILE          the exemplar (PNG, JPEG, WebP, GIF or SVG), resized as in
+                          training (metadata.extra.texture.scale); the grid defaults
+                          to the training grid, else 128x128
+  --texture-scale S       resize the exemplar by S instead (default: as trained, else
+                          its short side to ${TEXTURE_SIDE} cells, never enlarged)
+  --max-patch-ratio R     patch distance at most R x the shuffled exemplar's (default ${DEFAULT_TEXTURE_THRESHOLDS.maxPatchRatio})
+  --max-spectral-ratio R  spectral distance at most R x the shuffled exemplar's (default ${DEFAULT_TEXTURE_THRESHOLDS.maxSpectralRatio})
+  --quality-until N       check those two up to N steps (default ${DEFAULT_TEXTURE_THRESHOLDS.qualityUntil}; the first step
+                          count always); every step count is checked for drift (the same
+                          ratios against the previous step count's frame) and death
+  --min-std-ratio R       dead below R x the exemplar's colour std (default ${DEFAULT_TEXTURE_THRESHOLDS.minStdRatio})
   --json                  print the report as JSON
   --quiet                 no progress bar
 
 Example:
-  nca eval runs/heart/model.nca --target heart.png --steps 100,1000,10000 --strip heart-eval.png`;
+  nca eval runs/heart/model.nca --target heart.png --steps 100,1000,10000 --strip heart-eval.png
+  nca eval runs/bark --texture bark.jpg --strip bark-eval.png`;
 
 const options = {
   target: { type: 'string' },
@@ -77,13 +109,23 @@ const options = {
   'strip-scale': { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
+  texture: { type: 'string' },
+  'texture-scale': { type: 'string' },
+  'max-patch-ratio': { type: 'string' },
+  'max-spectral-ratio': { type: 'string' },
+  'quality-until': { type: 'string' },
+  'min-std-ratio': { type: 'string' },
 } as const;
+
+/** Flags of the target evaluation that mean nothing for a texture, and the texture's own. */
+const TARGET_FLAGS = ['target', 'no-box', 'min-psnr', 'max-change', 'regrow-at', 'regrow-max', 'regrow-every', 'no-regrow'] as const;
+const TEXTURE_FLAGS = ['texture-scale', 'max-patch-ratio', 'max-spectral-ratio', 'quality-until', 'min-std-ratio'] as const;
 
 const MAX_STEPS = 10_000_000;
 
-function stepsValue(values: Record<string, unknown>): number[] {
+function stepsValue(values: Record<string, unknown>, fallback: readonly number[] = DEFAULT_EVAL_STEPS): number[] {
   const raw = values.steps;
-  if (raw === undefined) return [...DEFAULT_EVAL_STEPS];
+  if (raw === undefined) return [...fallback];
   const parts = String(raw).split(',').map((s) => s.trim());
   const steps = parts.map(Number);
   if (parts.length === 0 || !parts.every((p) => /^\d+$/.test(p)) || steps.some((s) => s < 1 || s > MAX_STEPS)) {
@@ -180,6 +222,158 @@ function describe(report: LongRunReport, path: string, target: { path: string; w
   return lines.join('\n');
 }
 
+/** The progress bar of a long evaluation, created at the first report (when the total is known). */
+function progressBar(values: Record<string, unknown>) {
+  let progress: Progress | undefined;
+  let ticked = 0;
+  return {
+    onProgress: (done: number, total: number) => {
+      progress ??= new Progress({ label: 'evaluating', total, unit: 'steps', enabled: !values.quiet });
+      progress.tick(done - ticked);
+      ticked = done;
+    },
+    finish: () => progress?.finish(),
+  };
+}
+
+interface StripInfo {
+  path: string;
+  width: number;
+  height: number;
+  bytes: number;
+}
+
+async function writeStrip(path: string, rows: RgbImage[][], scale: number): Promise<StripInfo> {
+  const image = stripImage(rows, scale);
+  const bytes = encodePng(image);
+  await writing(path, () => writeFile(path, bytes));
+  return { path, width: image.width, height: image.height, bytes: bytes.length };
+}
+
+/** The trainer's best score (metadata.extra.bestScore), if any. */
+function bestScoreOf(model: NcaModel): number | undefined {
+  const extra = model.metadata.extra;
+  return typeof extra?.bestScore === 'number' && Number.isFinite(extra.bestScore) ? extra.bestScore : undefined;
+}
+
+async function readExemplar(path: string): Promise<RgbaImage> {
+  try {
+    return await loadImage(await readInput(path), path);
+  } catch (error) {
+    if (error instanceof ImageError) throw new CliError(error.message, EXIT.badInput);
+    throw error;
+  }
+}
+
+const ratio = (r: number) => `${r.toFixed(2)}x`;
+
+function describeTexture(report: TextureRunReport, path: string, texture: string, bestScore: number | undefined, applied: boolean): string {
+  const { grid, reference: ref, exemplar: ex, thresholds: th } = report;
+  const lines = [`${path}: ${grid.width}x${grid.height} grid, seed ${report.seed}, ${report.engine} engine, ${texture}`];
+  lines.push(
+    `exemplar references (one half against the other): patch ${ref.cropPatch.toFixed(4)} (crop), ${ref.shuffledPatch.toFixed(4)} (shuffled); ` +
+      `spectral ${ref.cropSpectral.toFixed(3)} (crop), ${ref.shuffledSpectral.toFixed(3)} (shuffled); crop/shuffled ${ratio(ref.cropPatch / ref.shuffledPatch)} patch, ${ratio(ref.cropSpectral / ref.shuffledSpectral)} spectral`,
+  );
+  if (bestScore !== undefined) lines.push(`best score during training: ${bestScore.toFixed(3)}`);
+  lines.push('');
+  const header = ['weights', 'steps', 'patch', 'x shuf', 'spectral', 'x shuf', 'drift p', 'drift s', 'std', 'change', 'state range', 'flags'];
+  const rows = report.runs.flatMap((run) =>
+    run.marks.map((m) => [
+      run.weights,
+      String(m.steps),
+      m.patch.toFixed(4),
+      ratio(m.patchRatio),
+      m.spectral.toFixed(3),
+      ratio(m.spectralRatio),
+      m.drift ? ratio(m.drift.patchRatio) : '-',
+      m.drift ? ratio(m.drift.spectralRatio) : '-',
+      m.std.toFixed(3),
+      m.change.toFixed(4),
+      m.min === null || m.max === null ? 'not finite' : `${m.min.toFixed(3)}..${m.max.toFixed(3)}${m.nonFinite > 0 ? ` (${pct(m.nonFinite)} not finite)` : ''}`,
+      [m.exploded && 'exploded', m.died && 'died'].filter(Boolean).join(', '),
+    ]),
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const row of [header, ...rows]) lines.push(row.map((c, i) => (i >= 1 && i <= 9 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
+  lines.push('');
+  lines.push(`exemplar colour std ${ex.std.toFixed(3)}; drift = the frame against the previous step count's frame, x the shuffled exemplar's distances`);
+  lines.push(`ran ${report.stepsRun} steps in ${report.seconds.toFixed(1)} s (${Math.round(report.stepsRun / Math.max(report.seconds, 1e-3))} steps/s, ${report.engine} engine)`);
+  lines.push(`score: ${report.score.toFixed(3)} (minus the worst checked ratio over its threshold; -1 or more meets them)`);
+  const checks = `patch <= ${th.maxPatchRatio}x and spectral <= ${th.maxSpectralRatio}x the shuffled exemplar's up to ${th.qualityUntil} steps, no drift beyond those, no death or explosion`;
+  if (report.pass) lines.push(`PASS (${checks})`);
+  else lines.push(`${applied ? 'FAIL' : 'below thresholds (not applied: --no-thresholds)'} (${checks}):`, ...report.failures.map((f) => `  ${f}`));
+  return lines.join('\n');
+}
+
+/** `nca eval MODEL --texture IMAGE`: the texture report (exemplar/texture-run.ts). */
+async function evalTexture(values: Record<string, unknown>, path: string): Promise<number> {
+  const misplaced = TARGET_FLAGS.find((f) => values[f] !== undefined);
+  if (misplaced) throw new CliError(`--${misplaced} does not apply with --texture (see --help)`, EXIT.usage);
+  const steps = stepsValue(values, DEFAULT_TEXTURE_STEPS);
+  const d = DEFAULT_TEXTURE_THRESHOLDS;
+  const thresholds = {
+    maxPatchRatio: numberValue(values, 'max-patch-ratio', d.maxPatchRatio, 0, 1000),
+    maxSpectralRatio: numberValue(values, 'max-spectral-ratio', d.maxSpectralRatio, 0, 1000),
+    qualityUntil: intValue(values, 'quality-until', d.qualityUntil, 0, MAX_STEPS),
+    minStdRatio: numberValue(values, 'min-std-ratio', d.minStdRatio, 0, 1000),
+  };
+  const givenScale = values['texture-scale'] === undefined ? null : numberValue(values, 'texture-scale', 1, 1e-3, 16);
+  const seed = intValue(values, 'seed', 0, 0, 0xffffffff);
+  const engine = choiceValue(values, 'engine', ENGINES, 'ort');
+  const stripPath = stringValue(values, 'strip');
+  const stripScale = intValue(values, 'strip-scale', 2, 1, 16);
+  const size = values.size !== undefined ? sizeValue(values, 'size', '128x128', 1024) : null;
+  if (stripPath) checkOutputFile(stripPath);
+  const texturePath = stringValue(values, 'texture')!;
+  const { model } = await readModel(path);
+  const image = await readExemplar(texturePath);
+  // The exemplar as in training: resized by the run's --texture-scale (metadata.extra.texture.scale).
+  const trained = trainedTextureScale(model);
+  const scale = givenScale ?? trained ?? Math.min(1, TEXTURE_SIDE / Math.min(image.width, image.height));
+  const scaleFrom = givenScale !== null ? '--texture-scale' : trained !== null ? 'as trained' : 'the training default';
+  const exemplar = resizeRgba(image, Math.max(1, Math.round(image.width * scale)), Math.max(1, Math.round(image.height * scale)));
+  const grid = size ?? textureGrid(model);
+  const problem = textureSizeProblem(grid, exemplar);
+  if (problem?.what === 'grid') throw new CliError(`${problem.message}; use a larger --size`, EXIT.usage);
+  if (problem) throw new CliError(`${texturePath}: ${problem.message}; use a larger --texture-scale`, EXIT.badInput);
+
+  const progress = progressBar(values);
+  const report = await evaluateTexture(model, {
+    exemplar,
+    grid,
+    steps,
+    int8: !values['no-int8'],
+    seed,
+    engine,
+    thresholds,
+    keepFrames: stripPath !== undefined,
+    onProgress: progress.onProgress,
+  });
+  progress.finish();
+  const strip = stripPath ? await writeStrip(stripPath, report.runs.map((run) => [report.exemplarFrame!, ...run.frames!]), stripScale) : null;
+  const bestScore = bestScoreOf(model);
+  const applied = !values['no-thresholds'];
+  if (values.json) {
+    const { exemplarFrame, runs, ...rest } = report;
+    const summary = {
+      model: path,
+      texturePath,
+      textureScale: { value: scale, from: scaleFrom },
+      bestScore: bestScore ?? null,
+      ...rest,
+      runs: runs.map(({ frames, ...run }) => run),
+      thresholdsApplied: applied,
+      strip,
+    };
+    console.log(JSON.stringify(summary, null, 2));
+  } else {
+    const what = `texture ${texturePath} (${image.width}x${image.height}, scale ${Number(scale.toPrecision(4))} ${scaleFrom}: ${exemplar.width}x${exemplar.height})`;
+    console.log(describeTexture(report, path, what, bestScore, applied));
+    if (strip) console.log(`wrote ${strip.path} (${strip.width}x${strip.height}: exemplar, then each step count)`);
+  }
+  return report.pass || !applied ? EXIT.ok : EXIT.belowThresholds;
+}
+
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'run a model for a long time and report its quality (PSNR, SSIM, stability, regrowth)',
@@ -187,6 +381,9 @@ export const evalCommand: Command = {
   async run(argv) {
     const { values, positionals } = await parseFlagsWithConfig(argv, options);
     const path = modelArg(positionals);
+    if (values.texture !== undefined) return evalTexture(values, path);
+    const misplaced = TEXTURE_FLAGS.find((f) => values[f] !== undefined);
+    if (misplaced) throw new CliError(`--${misplaced} needs --texture (see --help)`, EXIT.usage);
     const steps = stepsValue(values);
     const thresholds = {
       minPsnr: numberValue(values, 'min-psnr', DEFAULT_THRESHOLDS.minPsnr, -1000, 1000),
@@ -216,8 +413,7 @@ export const evalCommand: Command = {
     const trainedGrid = model.metadata.extra?.grid !== undefined ? defaultGrid(model, null) : null;
     const targetAt = box && trainedGrid && trainedGrid.width === grid.width && trainedGrid.height === grid.height ? { x: box.x, y: box.y } : undefined;
 
-    let progress: Progress | undefined;
-    let ticked = 0;
+    const progress = progressBar(values);
     const report = await evaluateLongRun(model, {
       target,
       targetAt,
@@ -229,24 +425,12 @@ export const evalCommand: Command = {
       engine,
       thresholds,
       keepFrames: stripPath !== undefined,
-      onProgress: (done, total) => {
-        progress ??= new Progress({ label: 'evaluating', total, unit: 'steps', enabled: !values.quiet });
-        progress.tick(done - ticked);
-        ticked = done;
-      },
+      onProgress: progress.onProgress,
     });
-    progress?.finish();
+    progress.finish();
 
-    let strip: { path: string; width: number; height: number; bytes: number } | null = null;
-    if (stripPath) {
-      const rows = report.runs.map((run) => [...(report.targetFrame ? [report.targetFrame] : []), ...run.frames!]);
-      const image = stripImage(rows, stripScale);
-      const bytes = encodePng(image);
-      await writing(stripPath, () => writeFile(stripPath, bytes));
-      strip = { path: stripPath, width: image.width, height: image.height, bytes: bytes.length };
-    }
-    const extra = model.metadata.extra;
-    const bestScore = typeof extra?.bestScore === 'number' && Number.isFinite(extra.bestScore) ? extra.bestScore : undefined;
+    const strip = stripPath ? await writeStrip(stripPath, report.runs.map((run) => [...(report.targetFrame ? [report.targetFrame] : []), ...run.frames!]), stripScale) : null;
+    const bestScore = bestScoreOf(model);
     const applied = !values['no-thresholds'];
     if (values.json) {
       const { targetFrame, runs, ...rest } = report;

@@ -17,7 +17,8 @@ import { CliError, EXIT } from '../exit-codes.ts';
 import { Progress } from '../progress.ts';
 import { choiceValue, intValue, numberValue, sizeValue, stringValue } from '../values.ts';
 import { isTextureRun, textureHelp, textureOptions, textureSource, TEXTURE_DEFAULTS } from './train-texture.ts';
-import { textureLoss, type TextureLossSpec } from '../../trainer/texture/swd-loss.ts';
+import { specExemplar, textureLoss, type TextureLossSpec } from '../../trainer/texture/swd-loss.ts';
+import { evaluateTexture, textureSizeProblem } from '../../exporter/eval/texture-run.ts';
 import { clipHelp, clipLossFor, clipOptions, clipSource, isClipRun, type ClipLossSpec, type ClipRunOptions, type RunSource } from './train-clip.ts';
 
 const help = `Usage: nca train --target IMAGE [--out DIR] [options]
@@ -62,8 +63,10 @@ Options:
                          state (default 1; 8 with --no-alive)
   --overflow-weight X    weight of the mean overflow penalty (default 1)
   --score-every N        score the model by a long run every N iterations and keep
-                         the best (default 100; 0 = keep the last)
-  --score-steps A,B,..   step counts of that long run (default 500,2000,6000)
+                         the best (default 100; 0 = keep the last); textures are
+                         scored by the texture score (docs/textures.md)
+  --score-steps A,B,..   step counts of that long run (default 500,2000,6000;
+                         250,1000 for textures)
   --qat, --no-qat        quantisation-aware training (fake int8 w1/w2, what an int8
                          .nca computes); default on for living models, off otherwise
   --run-seed N           seed of every random choice (default 0)
@@ -194,15 +197,33 @@ function pixelScore(spec: PixelLossSpec, config: TrainConfig): (model: NcaModel)
 }
 
 /** "500,2000,6000" -> [500, 2000, 6000]. */
-function scoreStepsValue(values: Values): number[] {
-  const raw = stringValue(values, 'score-steps') ?? SOURCE_METHOD.scoreSteps.join(',');
+function scoreStepsValue(values: Values, fallback: readonly number[] = SOURCE_METHOD.scoreSteps): number[] {
+  const raw = stringValue(values, 'score-steps') ?? fallback.join(',');
   const steps = raw.split(',').map((v) => Number(v.trim()));
   if (steps.some((n) => !Number.isInteger(n) || n < 1 || n > 1e6)) throw new CliError(`--score-steps must be step counts like 500,2000,6000, not "${raw}" (see --help)`, EXIT.usage);
   return steps;
 }
 
+/**
+ * The trainer's score for a texture run (docs/textures.md): `evaluateTexture` on the training
+ * grid, float only, at the --score-steps: minus the worst of the patch and spectral ratios (to
+ * the shuffled exemplar's), each divided by its threshold (0.5, 0.25), at those step counts and
+ * for the drift between them. None when the exemplar or the grid is too small to be scored.
+ */
+function textureScorer(spec: TextureLossSpec, config: TrainConfig): TrainerOptions['score'] {
+  const exemplar = specExemplar(spec);
+  const grid = { width: config.width, height: config.height };
+  const problem = textureSizeProblem(grid, exemplar);
+  if (problem) {
+    console.error(`texture score off (model.nca is the last model, not the best): ${problem.message}`);
+    return undefined;
+  }
+  return async (model) => (await evaluateTexture(model, { exemplar, grid, steps: config.scoreSteps, int8: false })).score;
+}
+
 /** The long-run scorer of a run's loss, if it has one. */
 function scorerFor(spec: TrainState['lossSpec'], config: TrainConfig): TrainerOptions['score'] {
+  if (spec.kind === 'texture') return textureScorer(spec as TextureLossSpec, config);
   return spec.kind === 'pixel' ? pixelScore(spec as PixelLossSpec, config) : undefined;
 }
 
@@ -250,6 +271,13 @@ export function livingTopology(hidden: number, clamp: number): Topology {
     ...(clamp > 0 ? { clamp } : {}),
   });
 }
+
+/**
+ * Texture runs score the model (evaluateTexture, float) every 100 iterations by default, at
+ * 250 and 1000 steps: about 5 s on a 64x64 grid here, a few percent of 100 iterations.
+ */
+const TEXTURE_SCORE_EVERY = 100;
+const TEXTURE_SCORE_STEPS = [250, 1000];
 
 /** Living runs' defaults (Growing NCA's persistent and regenerating experiments), where they differ from the source method. */
 const LIVING_DEFAULTS = { batch: 8, poolSize: 256, seedEvery: 1, clamp: 3, scoreEvery: 100 };
@@ -302,12 +330,14 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     runSeed: intValue(values, 'run-seed', 0, 0, 0xffffffff),
     saveEvery: intValue(values, 'save-every', SOURCE_METHOD.saveEvery, 1),
     previewEvery: intValue(values, 'preview-every', SOURCE_METHOD.previewEvery, 0),
-    scoreEvery: living ? intValue(values, 'score-every', defaults.scoreEvery, 0) : 0,
-    scoreSteps: scoreStepsValue(values),
+    scoreEvery: living || texture ? intValue(values, 'score-every', living ? defaults.scoreEvery : TEXTURE_SCORE_EVERY, 0) : 0,
+    scoreSteps: scoreStepsValue(values, texture ? TEXTURE_SCORE_STEPS : SOURCE_METHOD.scoreSteps),
     segmentSteps: values['segment-steps'] === undefined || values['segment-steps'] === 'auto' ? 'auto' : intValue(values, 'segment-steps', 16, 1),
   };
+  // nca eval --texture resizes the exemplar by the same scale
+  const metadata = texture ? { ...source.metadata, extra: { ...source.metadata.extra, texture: { scale: (source.spec as TextureLossSpec).scale } } } : source.metadata;
   const dirName = source.title.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'run';
-  return { config, spec: source.spec, metadata: source.metadata, dir: stringValue(values, 'out') ?? join('runs', dirName) };
+  return { config, spec: source.spec, metadata, dir: stringValue(values, 'out') ?? join('runs', dirName) };
 }
 
 async function lossFor(spec: TrainState['lossSpec'], config: TrainConfig, options: ClipRunOptions): Promise<Loss> {
