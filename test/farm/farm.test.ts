@@ -77,7 +77,7 @@ test('two workers, three jobs, one worker SIGKILLed mid-job: all finish, and the
   const killedAt = iterationsIn(log);
   assert.ok(killedAt < 100, `killed mid-job (at iteration ${killedAt})`);
   // its `nca train` child dies with it: nothing is left training in the run directory
-  await waitFor("w1's training child to end", () => processesWith(['--out', runDir]).length === 0, 5000, 100);
+  await waitFor("w1's training child to end", () => processesWith(['--out', runDir]).length === 0, 2000, 50);
 
   await waitFor('w2 to finish all three jobs', () => doneCount(w2) === 3 || !w2.alive, 150_000, 250);
   assert.equal(doneCount(w2), 3, w2.stderr);
