@@ -66,3 +66,23 @@ export function float(n: number): string {
 export function unroll(count: number, indent: string, line: (i: number) => string): string {
   return Array.from({ length: count }, (_, i) => indent + line(i)).join('\n');
 }
+
+/** The 3x3 taps, (dy + 1) * 3 + (dx + 1), that some filter of the topology reads. */
+export function usedTaps(k: ShaderConstants): number[] {
+  return [...Array(9).keys()].filter((tap) => k.kernels.some((v, i) => i % 9 === tap && v !== 0));
+}
+
+/**
+ * The perception as one sum per vec4: sums[f * packs + i] is filter f of channels 4i..4i+3,
+ * the reference core's sum over the filter's non-zero taps in the same order. `sample(tap, i)`
+ * names the neighbour's vec4 (zero past the edge with zero padding); `zero` is the language's zero vec4.
+ */
+export function perceptionSums(k: ShaderConstants, sample: (tap: number, pack: number) => string, zero: string): string[] {
+  return Array.from({ length: k.filters * k.packs }, (_, j) => {
+    const f = Math.floor(j / k.packs);
+    const terms = usedTaps(k)
+      .filter((tap) => k.kernels[f * 9 + tap] !== 0)
+      .map((tap) => `${float(k.kernels[f * 9 + tap])} * ${sample(tap, j % k.packs)}`);
+    return terms.join(' + ') || zero;
+  });
+}

@@ -38,3 +38,46 @@ export function packWeights(model: NcaModel, k: ShaderConstants): { data: Float3
   for (let c = 0; c < channels && b2; c++) data[texel(columns.b2 + Math.floor(c / 4), hidden) + (c % 4)] = b2[c];
   return { data, width, height };
 }
+
+/**
+ * Models up to this many weight vec4s are baked into the step shader as constants (below);
+ * larger ones read the texture or buffer. The default topology (12 channels, 4 filters,
+ * 128 hidden) has 2 048. The limit (hidden 256 there) bounds the compile time, which grows
+ * with the code: SwiftShader took about 40 ms per hidden unit on a loaded 2-core machine.
+ */
+export const BAKE_LIMIT = 4096;
+
+export function bakeable(k: ShaderConstants): boolean {
+  return k.hidden * weightColumns(k).width <= BAKE_LIMIT;
+}
+
+/** The shortest decimal that reads back as the float32 `n`: a float literal in GLSL and WGSL alike. */
+export function f32Literal(n: number): string {
+  for (let digits = 1; ; digits++) {
+    const s = n.toPrecision(digits);
+    if (Math.fround(Number(s)) === n || digits === 9) return /[.e]/.test(s) ? s : `${s}.0`;
+  }
+}
+
+/**
+ * The update network with the weights written into the code as constants, fully unrolled:
+ * no weight reads at all, and the compiler folds every constant into its multiply-add (4.5x
+ * faster on SwiftShader's WebGL2 than reading a texture, measured side by side). The same
+ * sums in the same order as the texture path. `vec4` is the language's vector constructor;
+ * the caller declares `delta0`, `delta1`, … (vec4s), `hid` (a float) and the perception `p0`, `p1`, ….
+ */
+export function bakedNetwork(model: NcaModel, k: ShaderConstants, vec4: string): string {
+  const { data, width } = packWeights(model, k);
+  const columns = weightColumns(k);
+  const vec = (column: number, row: number) => {
+    const at = (row * width + column) * 4;
+    return `${vec4}(${Array.from(data.subarray(at, at + 4), f32Literal).join(', ')})`;
+  };
+  const lines = Array.from({ length: k.packs }, (_, i) => `delta${i} = ${vec(columns.b2 + i, k.hidden)};`);
+  for (let h = 0; h < k.hidden; h++) {
+    const dots = Array.from({ length: k.filters * k.packs }, (_, i) => ` + dot(${vec(columns.w1 + i, h)}, p${i})`);
+    lines.push(`hid = max(${f32Literal(data[(h * width + columns.b1) * 4])}${dots.join('')}, 0.0);`);
+    for (let i = 0; i < k.packs; i++) lines.push(`delta${i} += ${vec(columns.w2 + i, h)} * hid;`);
+  }
+  return lines.map((line) => `  ${line}`).join('\n');
+}

@@ -8,7 +8,7 @@ import { PlayerError } from '../errors.ts';
 import { shaderConstants, type ShaderConstants } from '../shader-constants.ts';
 import { createProgram, nearest, stateFormat, type Program } from './gl.ts';
 import { aliveFragment, displayFragment, eraseFragment, stepFragment } from './shaders.ts';
-import { packWeights } from '../weights.ts';
+import { bakeable, packWeights } from '../weights.ts';
 
 interface StateTarget {
   texture: WebGLTexture;
@@ -28,7 +28,8 @@ class WebGl2Backend implements Backend {
   private readonly k: ShaderConstants;
   private readonly format: number;
   private readonly programs: { step: Program; alive: Program | null; erase: Program; display: Program };
-  private readonly weights: WebGLTexture;
+  /** The weights texture, for models too large to bake into the step shader. */
+  private readonly weights: WebGLTexture | null;
   private grid: Grid = { width: 0, height: 0 };
   /**
    * targets[0] holds the current state x. A step renders x' into targets[1]; without alive
@@ -51,13 +52,14 @@ class WebGl2Backend implements Backend {
         `the model has ${this.k.channels} channels; WebGL2 on this GPU runs at most ${4 * outputs}`,
       );
     }
+    const baked = bakeable(this.k);
     this.programs = {
-      step: createProgram(gl, stepFragment(this.k), ['state', 'weights', 'seed', 'step']),
+      step: createProgram(gl, stepFragment(this.k, baked ? model : null), ['state', 'weights', 'seed', 'step']),
       alive: this.k.alive ? createProgram(gl, aliveFragment(this.k), ['state', 'updated']) : null,
       erase: createProgram(gl, eraseFragment(this.k), ['center', 'radius']),
       display: createProgram(gl, displayFragment(this.k), ['state']),
     };
-    this.weights = this.uploadWeights(model);
+    this.weights = baked ? null : this.uploadWeights(model);
     canvas.addEventListener('webglcontextlost', (event) => {
       event.preventDefault();
       this.onlost?.();
@@ -140,7 +142,7 @@ class WebGl2Backend implements Backend {
   }
 
   /** Binds a program, its output and its input textures (one texture unit each, in order). */
-  private pass(program: WebGLProgram, output: StateTarget, inputs: [WebGLUniformLocation | null, WebGLTexture, number][]): void {
+  private pass(program: WebGLProgram, output: StateTarget, inputs: [WebGLUniformLocation | null, WebGLTexture | null, number][]): void {
     const { gl } = this;
     gl.useProgram(program);
     gl.bindFramebuffer(gl.FRAMEBUFFER, output.framebuffer);

@@ -15,8 +15,9 @@
  * The innermost loops are unrolled (see `unroll`).
  */
 import { alphaBias } from '../../formats/index.ts';
-import { float, unroll, type ShaderConstants } from '../shader-constants.ts';
-import { weightColumns } from '../weights.ts';
+import { float, perceptionSums, unroll, usedTaps, type ShaderConstants } from '../shader-constants.ts';
+import type { NcaModel } from '../../formats/index.ts';
+import { bakedNetwork, weightColumns } from '../weights.ts';
 
 /** A triangle that covers the viewport; no vertex buffers needed. */
 export const fullscreenVertex = `#version 300 es
@@ -97,9 +98,28 @@ ${
 `;
 }
 
-export function stepFragment(k: ShaderConstants): string {
+/**
+ * The step. `baked`: the model whose weights become constants in the shader (see bakedNetwork);
+ * null reads the weights texture. Perception reads each neighbour once and applies only the
+ * filters' non-zero taps, unrolled.
+ */
+export function stepFragment(k: ShaderConstants, baked: NcaModel | null): string {
   const out = outputs(k);
   const w = weightColumns(k);
+  const packs = [...Array(k.packs).keys()];
+  const perception = perceptionSums(k, (tap, i) => (tap === 4 ? `x${i}` : `s${tap}_${i}`), 'vec4(0.0)');
+  // Each tap's neighbour, read once for all filters (the centre is x itself).
+  const neighbours = usedTaps(k)
+    .filter((tap) => tap !== 4)
+    .map((tap) => {
+      const n = `n = cell + ivec2(${(tap % 3) - 1}, ${Math.floor(tap / 3) - 1});`;
+      const read = (i: number) => `texelFetch(state, ivec3(n, ${i}), 0)`;
+      return k.circular
+        ? `  ${n} n = (n + size) % size;\n${packs.map((i) => `  vec4 s${tap}_${i} = ${read(i)};`).join('\n')}`
+        : `  ${n} inside = all(greaterThanEqual(n, ivec2(0))) && all(lessThan(n, size)); // zero padding\n${packs
+            .map((i) => `  vec4 s${tap}_${i} = inside ? ${read(i)} : vec4(0.0);`)
+            .join('\n')}`;
+    });
   // With alive masking, pass 2 zeroes every cell within 1 of this one unless one of them is alive
   // now, that is unless some cell within 2 of this one is above the threshold. Otherwise no cell
   // keeps anything that depends on this cell's update, so the network is skipped. (Within 1 would
@@ -107,59 +127,47 @@ export function stepFragment(k: ShaderConstants): string {
   const skipDead = k.alive
     ? `
   if (!alive(state, cell, 2)) { // no living cell within 1: nobody keeps this update
-    ${out.write('x[#]', '    ')}
+    ${out.write('x#', '    ')}
     return;
   }`
     : '';
   return `${header(k)}
-uniform sampler2D weights;
+${baked ? '' : 'uniform sampler2D weights;'}
 uniform uint seed;
 uniform uint step;
 ${out.declare}
-
-const float KERNELS[FILTERS * 9] = float[](${k.kernels.map(float).join(', ')});
 ${fireFunction(k)}${aliveFunction(k)}
 void main() {
   ivec2 cell = ivec2(gl_FragCoord.xy);
   ivec2 size = textureSize(state, 0).xy;
-  vec4 x[PACKS];
-  for (int i = 0; i < PACKS; i++) x[i] = texelFetch(state, ivec3(cell, i), 0);
+${packs.map((i) => `  vec4 x${i} = texelFetch(state, ivec3(cell, ${i}), 0);`).join('\n')}
   if (!fires(seed, step, cell)) {
-    ${out.write(k.alive ? 'x[#]' : clamped(k, 'x[#]'), '    ')}
+    ${out.write(k.alive ? 'x#' : clamped(k, 'x#'), '    ')}
     return;
   }${skipDead}
 
-  // Perception of the old state: p[f * PACKS + i] holds filter f of channels 4i..4i+3.
-  vec4 p[FILTERS * PACKS];
-  for (int i = 0; i < FILTERS * PACKS; i++) p[i] = vec4(0.0);
-  for (int dy = -1; dy <= 1; dy++) {
-    for (int dx = -1; dx <= 1; dx++) {
-      ivec2 n = cell + ivec2(dx, dy);
-${
-  k.circular
-    ? '      n = (n + size) % size;'
-    : '      if (any(lessThan(n, ivec2(0))) || any(greaterThanEqual(n, size))) continue; // zero padding'
-}
-      int tap = (dy + 1) * 3 + (dx + 1);
-      vec4 s[PACKS];
-${unroll(k.packs, '      ', (i) => `s[${i}] = texelFetch(state, ivec3(n, ${i}), 0);`)}
-      // p[f * PACKS + i] += KERNELS[f * 9 + tap] * s[i]
-${unroll(k.filters * k.packs, '      ', (j) => `p[${j}] += KERNELS[${Math.floor(j / k.packs) * 9} + tap] * s[${j % k.packs}];`)}
-    }
-  }
+  // Perception of the old state: p[f * PACKS + i] is filter f of channels 4i..4i+3.
+  ivec2 n;
+  bool inside;
+${neighbours.join('\n')}
+${perception.map((sum, j) => `  vec4 p${j} = ${sum};`).join('\n')}
 
   // Update network: delta = w2 · relu(w1 · p + b1) + b2, one hidden unit at a time.
-  vec4 delta[PACKS];
-  for (int i = 0; i < PACKS; i++) delta[i] = texelFetch(weights, ivec2(${w.b2} + i, HIDDEN), 0);
+${packs.map((i) => `  vec4 delta${i};`).join('\n')}
+${
+  baked
+    ? `  float hid;\n${bakedNetwork(baked, k, 'vec4')}`
+    : `${packs.map((i) => `  delta${i} = texelFetch(weights, ivec2(${w.b2 + i}, HIDDEN), 0);`).join('\n')}
   for (int h = 0; h < HIDDEN; h++) {
     float s = texelFetch(weights, ivec2(${w.b1}, h), 0).x;
     // s += dot(w1[h][i], p[i]) for every i
-${unroll(k.filters * k.packs, '    ', (i) => `s += dot(texelFetch(weights, ivec2(${w.w1 + i}, h), 0), p[${i}]);`)}
+${unroll(k.filters * k.packs, '    ', (i) => `s += dot(texelFetch(weights, ivec2(${w.w1 + i}, h), 0), p${i});`)}
     float hidden = max(s, 0.0);
     // delta[i] += w2[i][h] * hidden for every i
-${unroll(k.packs, '    ', (i) => `delta[${i}] += texelFetch(weights, ivec2(${w.w2 + i}, h), 0) * hidden;`)}
-  }
-  ${out.write(k.alive ? 'x[#] + delta[#]' : clamped(k, 'x[#] + delta[#]'))}
+${unroll(k.packs, '    ', (i) => `delta${i} += texelFetch(weights, ivec2(${w.w2 + i}, h), 0) * hidden;`)}
+  }`
+}
+  ${out.write(k.alive ? 'x# + delta#' : clamped(k, 'x# + delta#'))}
 }`;
 }
 

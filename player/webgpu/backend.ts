@@ -7,10 +7,8 @@ import type { Grid, NcaModel } from '../../formats/index.ts';
 import type { Backend } from '../backend.ts';
 import { PlayerError } from '../errors.ts';
 import { shaderConstants, type ShaderConstants } from '../shader-constants.ts';
-import { packWeights } from '../weights.ts';
-import { aliveShader, BRUSH_BYTES, displayShader, eraseShader, PARAMS_BYTES, stepShader } from './shaders.ts';
-
-const WORKGROUP = 8;
+import { bakeable, packWeights } from '../weights.ts';
+import { aliveShader, BRUSH_BYTES, displayShader, eraseShader, PARAMS_BYTES, stepShader, TILE } from './shaders.ts';
 
 export async function createWebGpuBackend(model: NcaModel): Promise<Backend> {
   const adapter = await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' });
@@ -29,7 +27,7 @@ export async function createWebGpuBackend(model: NcaModel): Promise<Backend> {
   const displayModule = device.createShaderModule({ code: displayShader(k) });
   try {
     const [step, alive, erase, display] = await Promise.all([
-      compute(stepShader(k)),
+      compute(stepShader(k, bakeable(k) ? model : null)),
       k.alive ? compute(aliveShader(k)) : null,
       compute(eraseShader(k)),
       device.createRenderPipelineAsync({
@@ -68,7 +66,8 @@ class WebGpuBackend implements Backend {
   private grid: Grid = { width: 0, height: 0 };
   private readonly params: GPUBuffer;
   private readonly brush: GPUBuffer;
-  private readonly weights: GPUBuffer;
+  /** The weights buffer, for models too large to bake into the step shader. */
+  private readonly weights: GPUBuffer | null;
   /**
    * states[current] holds the state x. A step writes x' into the next buffer; without alive
    * masking that becomes current (ping-pong of two). With it, a second pass writes the masked
@@ -90,7 +89,7 @@ class WebGpuBackend implements Backend {
     const uniform = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
     this.params = device.createBuffer({ size: PARAMS_BYTES, usage: uniform });
     this.brush = device.createBuffer({ size: BRUSH_BYTES, usage: uniform });
-    this.weights = this.upload(packWeights(model, k).data, GPUBufferUsage.STORAGE);
+    this.weights = bakeable(k) ? null : this.upload(packWeights(model, k).data, GPUBufferUsage.STORAGE);
     device.lost.then((info) => {
       if (info.reason !== 'destroyed') this.onlost?.();
       this.onlost = null;
@@ -140,7 +139,7 @@ class WebGpuBackend implements Backend {
     const { step, alive, erase, display } = this.pipelines;
     const [state, updated, masked] = this.states.map((_, i) => this.states[(current + i) % this.states.length]);
     return {
-      step: group(step, [this.params, state, updated, this.weights]),
+      step: group(step, this.weights ? [this.params, state, updated, this.weights] : [this.params, state, updated]),
       alive: alive && group(alive, [this.params, state, updated, masked]),
       erase: group(erase, [this.params, this.brush, state]),
       display: group(display, [this.params, state]),
@@ -154,7 +153,7 @@ class WebGpuBackend implements Backend {
     for (const [pipeline, group] of passes) {
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, group);
-      pass.dispatchWorkgroups(Math.ceil(this.grid.width / WORKGROUP), Math.ceil(this.grid.height / WORKGROUP));
+      pass.dispatchWorkgroups(Math.ceil(this.grid.width / TILE), Math.ceil(this.grid.height / TILE));
     }
     pass.end();
     this.device.queue.submit([encoder.finish()]);

@@ -14,8 +14,9 @@
  * The innermost loops are unrolled (see `unroll`).
  */
 import { alphaBias } from '../../formats/index.ts';
-import { float, unroll, type ShaderConstants } from '../shader-constants.ts';
-import { weightColumns } from '../weights.ts';
+import { float, perceptionSums, unroll, usedTaps, type ShaderConstants } from '../shader-constants.ts';
+import type { NcaModel } from '../../formats/index.ts';
+import { bakedNetwork, weightColumns } from '../weights.ts';
 
 /** Byte size of `Params` below. */
 export const PARAMS_BYTES = 16;
@@ -94,19 +95,43 @@ ${
 `;
 }
 
-export function stepShader(k: ShaderConstants): string {
+/** Cells per side of a workgroup's tile: 8x8 invocations, one per cell. */
+export const TILE = 8;
+
+/**
+ * The step. `baked`: the model whose weights become constants in the shader (see bakedNetwork);
+ * null reads the weights buffer. Perception reads each neighbour once and applies only the
+ * filters' non-zero taps, unrolled; the vectors are plain variables, not arrays (on SwiftShader
+ * arrays live in memory: 1.3x slower).
+ */
+export function stepShader(k: ShaderConstants, baked: NcaModel | null): string {
   const w = weightColumns(k);
-  const perception = k.filters * k.packs;
+  const packs = [...Array(k.packs).keys()];
+  const perception = perceptionSums(k, (tap, i) => (tap === 4 ? `x${i}` : `s${tap}_${i}`), 'vec4<f32>(0.0)');
+  // Each tap's neighbour, read once for all filters (the centre is x itself).
+  const neighbours = usedTaps(k)
+    .filter((tap) => tap !== 4)
+    .map((tap) => {
+      const [dx, dy] = [(tap % 3) - 1, Math.floor(tap / 3) - 1];
+      if (k.circular) {
+        const n = `let n${tap} = (${dy ? `((y + height ${dy > 0 ? '+ 1u' : '- 1u'}) % height)` : 'y'} * width + ${dx ? `(x + width ${dx > 0 ? '+ 1u' : '- 1u'}) % width` : 'x'}) * PACKS;`;
+        return `  ${n}\n${packs.map((i) => `  let s${tap}_${i} = state[n${tap} + ${i}u];`).join('\n')}`;
+      }
+      // Zero padding: a neighbour past the edge reads zeros (its index is clamped into the grid).
+      const shift = (v: string, d: number) => (d ? `${v} ${d > 0 ? '+' : '-'} 1` : v);
+      const [nx, ny] = [shift('i32(x)', dx), shift('i32(y)', dy)];
+      return `  let inside${tap} = ${nx} >= 0 && ${ny} >= 0 && ${nx} < i32(width) && ${ny} < i32(height);
+  let n${tap} = select(cell, (u32(${ny}) * width + u32(${nx})) * PACKS, inside${tap});
+${packs.map((i) => `  let s${tap}_${i} = select(vec4<f32>(0.0), state[n${tap} + ${i}u], inside${tap});`).join('\n')}`;
+    });
   // With alive masking, pass 2 zeroes every cell within 1 of this one unless one of them is alive
   // now, that is unless some cell within 2 of this one is above the threshold. Otherwise no cell
   // keeps anything that depends on this cell's update, so the network is skipped. (Within 1 would
   // not do: a living neighbour reads this cell's x' to decide whether it is still alive.)
   const skipDead = k.alive
     ? `
-  if (!alive(id.x, id.y, 2)) { // no living cell within 1: nobody keeps this update
-    for (var i = 0u; i < PACKS; i++) {
-      next[cell + i] = state[cell + i];
-    }
+  if (!alive(x, y, 2)) { // no living cell within 1: nobody keeps this update
+${packs.map((i) => `    next[cell + ${i}u] = x${i};`).join('\n')}
     return;
   }`
     : '';
@@ -114,62 +139,45 @@ export function stepShader(k: ShaderConstants): string {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> state: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> next: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> weights: array<vec4<f32>>;
-
-var<private> KERNELS: array<f32, ${k.filters * 9}> = array<f32, ${k.filters * 9}>(${k.kernels.map(float).join(', ')});
+${baked ? '' : '@group(0) @binding(3) var<storage, read> weights: array<vec4<f32>>;'}
 ${fireFunction(k)}${aliveFunction(k, 'alive', 'state')}
-fn weight(column: u32, h: u32) -> vec4<f32> {
-  return weights[h * ${w.width}u + column];
-}
-
-@compute @workgroup_size(8, 8)
+${baked ? '' : `fn weight(column: u32, h: u32) -> vec4<f32> {\n  return weights[h * ${w.width}u + column];\n}\n`}
+@compute @workgroup_size(${TILE}, ${TILE})
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   let width = params.width;
   let height = params.height;
-  if (id.x >= width || id.y >= height) {
+  let x = id.x;
+  let y = id.y;
+  if (x >= width || y >= height) {
     return;
   }
-  let cell = (id.y * width + id.x) * PACKS;
-  if (!fires(params.seed, params.step, id.x, id.y)) {
-    for (var i = 0u; i < PACKS; i++) {
-      next[cell + i] = ${k.alive ? 'state[cell + i]' : clamped(k, 'state[cell + i]')};
-    }
+  let cell = (y * width + x) * PACKS;
+${packs.map((i) => `  let x${i} = state[cell + ${i}u];`).join('\n')}
+  if (!fires(params.seed, params.step, x, y)) {
+${packs.map((i) => `    next[cell + ${i}u] = ${k.alive ? `x${i}` : clamped(k, `x${i}`)};`).join('\n')}
     return;
   }${skipDead}
 
-  // Perception of the old state: p[f * PACKS + i] holds filter f of channels 4i..4i+3.
-  var p: array<vec4<f32>, ${perception}>;
-  for (var dy = -1; dy <= 1; dy++) {
-    for (var dx = -1; dx <= 1; dx++) {
-      var nx = i32(id.x) + dx;
-      var ny = i32(id.y) + dy;
-${
-  k.circular
-    ? `      nx = (nx + i32(width)) % i32(width);
-      ny = (ny + i32(height)) % i32(height);`
-    : `      if (nx < 0 || ny < 0 || nx >= i32(width) || ny >= i32(height)) {
-        continue; // zero padding
-      }`
-}
-      let n = (u32(ny) * width + u32(nx)) * PACKS;
-      let tap = u32((dy + 1) * 3 + (dx + 1));
-      // p[f * PACKS + i] += KERNELS[f * 9 + tap] * state[n + i]
-${unroll(perception, '      ', (j) => `p[${j}] += KERNELS[${Math.floor(j / k.packs) * 9}u + tap] * state[n + ${j % k.packs}u];`)}
-    }
-  }
+  // Perception of the old state: p[f * PACKS + i] is filter f of channels 4i..4i+3.
+${neighbours.join('\n')}
+${perception.map((sum, j) => `  let p${j} = ${sum};`).join('\n')}
 
   // Update network: delta = w2 · relu(w1 · p + b1) + b2, one hidden unit at a time.
-  var delta: array<vec4<f32>, ${k.packs}>;
-${unroll(k.packs, '  ', (i) => `delta[${i}] = weight(${w.b2 + i}u, HIDDEN);`)}
+${packs.map((i) => `  var delta${i}: vec4<f32>;`).join('\n')}
+${
+  baked
+    ? `  var hid: f32;\n${bakedNetwork(baked, k, 'vec4<f32>')}`
+    : `${packs.map((i) => `  delta${i} = weight(${w.b2 + i}u, HIDDEN);`).join('\n')}
   for (var h = 0u; h < HIDDEN; h++) {
     var s = weight(${w.b1}u, h).x;
     // s += dot(w1[h][i], p[i]) for every i
-${unroll(perception, '    ', (i) => `s += dot(weight(${w.w1 + i}u, h), p[${i}]);`)}
+${unroll(k.filters * k.packs, '    ', (i) => `s += dot(weight(${w.w1 + i}u, h), p${i});`)}
     let hidden = max(s, 0.0);
     // delta[i] += w2[i][h] * hidden for every i
-${unroll(k.packs, '    ', (i) => `delta[${i}] += weight(${w.w2 + i}u, h) * hidden;`)}
-  }
-${unroll(k.packs, '  ', (i) => `next[cell + ${i}u] = ${k.alive ? `state[cell + ${i}u] + delta[${i}]` : clamped(k, `state[cell + ${i}u] + delta[${i}]`)};`)}
+${unroll(k.packs, '    ', (i) => `delta${i} += weight(${w.w2 + i}u, h) * hidden;`)}
+  }`
+}
+${packs.map((i) => `  next[cell + ${i}u] = ${k.alive ? `x${i} + delta${i}` : clamped(k, `x${i} + delta${i}`)};`).join('\n')}
 }`;
 }
 

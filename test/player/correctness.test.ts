@@ -19,8 +19,10 @@ import {
   type NcaModel,
   type Topology,
 } from '../../formats/index.ts';
-import { livingModel, livingTopology, maxAbsDiff, randomModel } from '../helpers/models.ts';
-import { addPlayer, startHarness, TOLERANCE, type Harness } from './harness.ts';
+import { livingTopology, maxAbsDiff, randomModel } from '../helpers/models.ts';
+import { addPlayer, growingModel, startHarness, TOLERANCE, type Harness } from './harness.ts';
+import { shaderConstants } from '../../player/shader-constants.ts';
+import { bakeable } from '../../player/weights.ts';
 
 const STEPS = 24;
 const GRID = { width: 48, height: 32 }; // not square, so a swapped x/y would show
@@ -58,7 +60,7 @@ const models: Record<string, { model: NcaModel; grid: Grid }> = {
     })(),
     grid: GRID,
   },
-  living: { model: livingModel(), grid: GRID },
+  living: { model: growingModel(), grid: GRID },
   'living-wrapped': {
     model: (() => {
       const model = randomModel({
@@ -72,6 +74,7 @@ const models: Record<string, { model: NcaModel; grid: Grid }> = {
           alive: { channel: 6, threshold: 0.05 },
           color: { offset: 2, count: 4, bias: 0.1, alphaBias: -0.3, premultiplied: false },
           clamp: 1.5,
+          filterScales: undefined, // unscaled filters: a v1.1 model without filterScales (the living model has them)
         }),
       });
       model.weights.w2 = model.weights.w2.map((w) => w * 3);
@@ -79,6 +82,8 @@ const models: Record<string, { model: NcaModel; grid: Grid }> = {
     })(),
     grid: { width: 14, height: 10 }, // small, so the pattern wraps around the edges within the run
   },
+  // Too many weights to bake into the shader: the weights texture / storage buffer path.
+  large: { model: tame(randomModel({ seed: 6, topology: { hidden: 260 } })), grid: { width: 24, height: 16 } },
   clamped: {
     model: (() => {
       const model = randomModel({ seed: 5, topology: { hidden: 32, clamp: 0.6, color: { offset: 0, count: 4, bias: 0.5, alphaBias: 0.2 } } });
@@ -127,6 +132,10 @@ function checkV11Matters(model: NcaModel, grid: Grid, reference: Float32Array): 
     assert.ok(maxAbsDiff(reference, referenceWith(model, grid, { padding: 'zeros' })) > 0.1, 'the pattern wraps around');
   }
 }
+
+test('the models cover both weight paths: baked into the shader, and read from a texture or buffer', () => {
+  for (const [name, { model }] of Object.entries(models)) assert.equal(bakeable(shaderConstants(model.topology)), name !== 'large', name);
+});
 
 let harness: Harness;
 before(async () => {

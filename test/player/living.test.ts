@@ -9,15 +9,15 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { createState, decodeNca, encodeNca, ReferenceNca, toColours, type Grid, type NcaModel } from '../../formats/index.ts';
 import { decodePng } from '../../trainer/image/png.ts';
-import { livingModel, livingTopology, maxAbsDiff, randomModel } from '../helpers/models.ts';
-import { addPlayer, startHarness, TOLERANCE, type Harness } from './harness.ts';
+import { livingTopology, maxAbsDiff, randomModel } from '../helpers/models.ts';
+import { addPlayer, growingModel, startHarness, TOLERANCE, type Harness } from './harness.ts';
 
 const grid = { width: 32, height: 32 };
 /** CSS pixels per cell: the element is 128x128 and pixelated, so each cell is a 4x4 block. */
 const CELL = 4;
 const seed = 3;
 const BACKGROUND = [255, 0, 255];
-const living = encodeNca(livingModel());
+const living = encodeNca(growingModel());
 
 /**
  * The threshold test: zero update (w2 = 0, so x' = x) and an image seed whose alive channel is

@@ -5,12 +5,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createState, decodeNca, encodeNca, ReferenceNca, toColours, toRgba } from '../../formats/index.ts';
-import { livingModel, randomModel } from '../helpers/models.ts';
-import { startHarness, type Harness } from './harness.ts';
+import { randomModel } from '../helpers/models.ts';
+import { growingModel, startHarness, type Harness } from './harness.ts';
 
 const bytes = encodeNca(randomModel({ seed: 11, topology: { hidden: 16 } }));
 const grid = { width: 32, height: 32 };
-const living = encodeNca(livingModel());
+const living = encodeNca(growingModel());
 
 let harness: Harness;
 before(async () => {
