@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const out = 'runs/quickstart';
 
 const steps = [
-  ['train', '--target', 'examples/targets/ring.png', '--size', '20x20', '--out', out, '--iterations', '400', '--hidden', '64', '--score-steps', '300,1000,3000'],
+  ['train', '--target', 'examples/targets/ring.png', '--size', '20x20', '--out', out, '--iterations', '400', '--score-steps', '300,1000,3000'],
   ['export', out, '--out', `${out}/ring.nca`, '--dtype', 'int8', '--fidelity-size', '32x32'],
   // exit 3 = below nca eval's default 25 dB thresholds: reported, not fatal for a short run
   ['eval', `${out}/ring.nca`, '--target', 'examples/targets/ring.png', '--steps', '100,1000,10000', '--strip', `${out}/ring.eval.png`],

@@ -185,7 +185,8 @@ async function pixelSource(values: Values, living: boolean): Promise<RunSource<P
 
 /**
  * The trainer's long-run score for a pixel-target run: the lowest PSNR (over
- * white, float and int8) of `steps`-long rollouts from the seed, as `nca eval` measures it.
+ * white, float and int8) of `steps`-long rollouts from the seed, as `nca eval`
+ * measures it; 0 when the pattern died or exploded at any of them.
  */
 function pixelScore(spec: PixelLossSpec, config: TrainConfig): (model: NcaModel) => Promise<number> {
   const steps = config.scoreSteps;
@@ -193,7 +194,12 @@ function pixelScore(spec: PixelLossSpec, config: TrainConfig): (model: NcaModel)
   const box = spec.box ?? { x: 0, y: 0, width: config.width, height: config.height };
   const target = resizeRgba(image, box.width, box.height);
   const grid = { width: config.width, height: config.height };
-  return async (model) => (await evaluateLongRun(model, { target, grid, steps, regrow: false, int8: true })).score ?? -Infinity;
+  return async (model) => {
+    const report = await evaluateLongRun(model, { target, grid, steps, regrow: false, int8: true });
+    // An empty frame can out-score a pattern that is almost right; on a page, nothing is the worst outcome.
+    const dead = report.runs.some((run) => run.marks.some((m) => m.died || m.exploded));
+    return dead ? 0 : (report.score ?? 0);
+  };
 }
 
 /** "500,2000,6000" -> [500, 2000, 6000]. */
