@@ -62,7 +62,7 @@ export interface WorkerSettings {
   name: string;
   /** BullMQ lock duration: a dead worker's job is taken back after about this long (and the stall check runs this often). */
   lockMs: number;
-  /** Run `nca eval` on finished models of jobs with a target. */
+  /** Run `nca eval` on finished models of jobs with a target (or a texture: `nca eval --texture`). */
   eval: boolean;
   /** `nca eval --steps` (default: eval's own). */
   evalSteps?: string;
@@ -112,8 +112,9 @@ const BAD_JOB = new Set<number>([EXIT.usage, EXIT.badInput, EXIT.noInput, EXIT.u
 const MAX_STALLED = 5;
 const KEEP_OUTPUT = 64 * 1024;
 
+/** The last line of a child's output, less `nca`'s "(set NCA_DEBUG=1 for a stack trace)" hint. */
 function lastLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^\(set NCA_DEBUG=1/.test(l));
   return lines[lines.length - 1] ?? '';
 }
 
@@ -445,12 +446,13 @@ export class FarmWorker {
     const iteration = summary.iteration ?? data.iterations;
     let report: unknown = null;
     let evalError: string | undefined;
-    const target = data.files.find((f) => f.key === 'target');
+    // a target (or a texture: nca eval --texture) to judge the model against
+    const target = data.files.find((f) => f.key === 'target') ?? data.files.find((f) => f.key === 'texture');
     if (this.s.eval && target) {
       this.report(job, r, { phase: 'eval', iteration, loss: summary.loss ?? null, rate: null, eta: null, resumedAt: r.resumedAt });
       const path = this.filePath(tmp, data, target);
       await this.writeFiles(tmp, data);
-      const args = ['eval', join(dir, MODEL_FILE), '--target', path, '--json', '--no-thresholds', '--quiet'];
+      const args = ['eval', join(dir, MODEL_FILE), `--${target.key}`, path, '--json', '--no-thresholds', '--quiet'];
       if (this.s.evalSteps) args.push('--steps', this.s.evalSteps);
       const ev = await this.spawnChild(r, args);
       if (r.stop) return this.leave(job, token, r);
