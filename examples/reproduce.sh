@@ -15,7 +15,7 @@ npx tsx examples/make-targets.ts
 mkdir -p examples/models examples/previews
 for n in "${names[@]}"; do
   # One thread: a run repeats exactly only for the same thread count.
-  nca train --target "examples/targets/$n.png" --out "runs/examples/$n" --size 24x24 --iterations 500 \
+  nca train --target "examples/targets/$n.png" --out "runs/examples/$n" --size 20x20 --iterations 500 \
     --preview-every 250 --threads 1 --quiet
   nca export "runs/examples/$n" --out "examples/models/$n.nca" --dtype int8 \
     --fidelity-size 48x48 --json --quiet > "examples/models/$n.fidelity.json"
