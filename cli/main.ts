@@ -13,6 +13,7 @@ const loaders: Record<string, () => Promise<Command>> = {
   play: async () => (await import('./commands/play.ts')).play,
   render: async () => (await import('./commands/render.ts')).render,
   eval: async () => (await import('./commands/eval.ts')).evalCommand,
+  import: async () => (await import('./commands/import.ts')).importCommand,
   farm: async () => (await import('./commands/farm.ts')).farm,
 };
 

@@ -60,6 +60,12 @@ export interface Topology {
   alive?: AliveMasking;
   /** v1.1: after each step, every state value is clamped to [-clamp, clamp] (Self-Organising Textures). */
   clamp?: number;
+  /** v1.2: the perception features are clamped to [-perceptionClamp, perceptionClamp] before w1 (Self-Organising Textures' float rule). */
+  perceptionClamp?: number;
+  /** v1.2: the hidden activations are clamped to [0, hiddenClamp] after the relu. */
+  hiddenClamp?: number;
+  /** v1.2: the update (w2 · h + b2) is clamped to [-updateClamp, updateClamp] before it is masked and added. */
+  updateClamp?: number;
 }
 
 /** How the initial state is made. */
@@ -135,6 +141,17 @@ export function alphaBias(c: ColorMapping): number {
 export function needsMinor1(t: Topology, seed?: SeedRecipe): boolean {
   const moved = seed?.kind === 'cell' && seed.offset !== undefined;
   return moved || t.filterScales !== undefined || t.alive !== undefined || t.clamp !== undefined || t.color.alphaBias !== undefined || t.color.premultiplied !== undefined;
+}
+
+/** The v1.2 fields (activation clamps) that a topology uses, by name; players that do not implement them refuse such a model. */
+export function minor2Fields(t: Topology): string[] {
+  return (['perceptionClamp', 'hiddenClamp', 'updateClamp'] as const).filter((k) => t[k] !== undefined);
+}
+
+/** The lowest minor version whose fields the model uses: 2 with a v1.2 field, 1 with a v1.1 field, else 0. */
+export function formatMinor(t: Topology, seed?: SeedRecipe): number {
+  if (minor2Fields(t).length > 0) return 2;
+  return needsMinor1(t, seed) ? 1 : 0;
 }
 
 /** Number of perception features per cell: channels x filters. */

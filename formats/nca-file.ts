@@ -9,12 +9,12 @@ import { crc32 } from './crc32.ts';
 import { fail, NcaFormatError } from './errors.ts';
 import { validateHead, validateMetadata, type HeadJson } from './validate.ts';
 import { decodeTensor, elementCount, encodeTensor, encodedLength, type TensorEntry } from './tensor-codec.ts';
-import { needsMinor1, weightShapes, type Metadata, type NcaModel, type WeightDtype, type Weights } from './model.ts';
+import { formatMinor, weightShapes, type Metadata, type NcaModel, type WeightDtype, type Weights } from './model.ts';
 
 export const SIGNATURE = [0x89, 0x4e, 0x43, 0x41, 0x0d, 0x0a, 0x1a, 0x0a]; // \x89 N C A \r \n \x1a \n
 export const VERSION_MAJOR = 1;
-/** The newest minor version this codec reads; it writes 1.0 unless the model uses a v1.1 field (needsMinor1). */
-export const VERSION_MINOR = 1;
+/** The newest minor version this codec reads; it writes the lowest minor version whose fields the model uses (formatMinor). */
+export const VERSION_MINOR = 2;
 export const HEADER_BYTES = 16;
 export const CHUNK_HEADER_BYTES = 8;
 export const TRAILER_BYTES = 4;
@@ -91,7 +91,7 @@ export function encodeNca(model: NcaModel, options: EncodeOptions = {}): Uint8Ar
     ['DATA', data],
   ];
   if (Object.keys(model.metadata).length > 0) chunks.push(['meta', encoder.encode(JSON.stringify(model.metadata))]);
-  return assemble(chunks, needsMinor1(model.topology, model.seed) ? 1 : 0);
+  return assemble(chunks, formatMinor(model.topology, model.seed));
 }
 
 /** Header + chunks + CRC trailer. Exported so that tests can build deliberately odd files. */

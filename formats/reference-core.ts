@@ -81,19 +81,27 @@ export function perceiveCell(topology: Topology, state: Float32Array, grid: Grid
   }
 }
 
-/** The update network for one cell: w2 · relu(w1 · p + b1) (+ b2). */
+const clampTo = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
+
+/**
+ * The update network for one cell: w2 · relu(w1 · p + b1) (+ b2), with the v1.2 clamps
+ * where the topology has them: p to ±perceptionClamp, the hidden units to [0, hiddenClamp],
+ * the update to ±updateClamp (`perception` is clamped in place).
+ */
 export function updateCell(model: NcaModel, perception: Float32Array, hidden: Float32Array, out: Float32Array): void {
   const { w1, b1, w2, b2 } = model.weights;
+  const { perceptionClamp: pq, hiddenClamp: hq, updateClamp: uq } = model.topology;
   const n = perception.length;
+  if (pq !== undefined) for (let i = 0; i < n; i++) perception[i] = clampTo(perception[i], -pq, pq);
   for (let h = 0; h < hidden.length; h++) {
     let s = b1[h];
     for (let i = 0; i < n; i++) s += w1[h * n + i] * perception[i];
-    hidden[h] = s > 0 ? s : 0;
+    hidden[h] = s > 0 ? (hq !== undefined && s > hq ? hq : s) : 0;
   }
   for (let c = 0; c < out.length; c++) {
     let s = b2 ? b2[c] : 0;
     for (let h = 0; h < hidden.length; h++) s += w2[c * hidden.length + h] * hidden[h];
-    out[c] = s;
+    out[c] = uq !== undefined ? clampTo(s, -uq, uq) : s;
   }
 }
 

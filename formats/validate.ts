@@ -90,6 +90,12 @@ export function validateTopology(v: unknown): Topology {
     if (clamp <= 0) fail('bad-topology', 'topology.clamp must be > 0');
     topology.clamp = clamp;
   }
+  for (const name of ['perceptionClamp', 'hiddenClamp', 'updateClamp'] as const) {
+    if (o[name] === undefined) continue;
+    const bound = finite(o[name], `topology.${name}`, 'bad-topology');
+    if (bound <= 0) fail('bad-topology', `topology.${name} must be > 0`);
+    topology[name] = bound;
+  }
   return topology;
 }
 

@@ -8,7 +8,8 @@
  *
  * v1.1 topologies add, per step, alive masking (a 3x3 MaxPool of the alive channel
  * before and after the update, compared with the threshold; dead cells become zeros)
- * and the state clamp. A v1.0 topology builds exactly the graph it built before.
+ * and the state clamp; v1.2 topologies clamp the perception, hidden units and update. A v1.0
+ * topology builds exactly the graph it built before.
  */
 import { createState, standardMask, type Grid, type NcaModel, type Topology } from '../../formats/index.ts';
 import { Graph, type TensorData, type Value } from '../../trainer/graph/graph.ts';
@@ -20,16 +21,23 @@ import type { Engine, EngineOptions } from './engine.ts';
 
 const DEFAULT_CHUNK = 16;
 
-/** x + mask * (w2 · relu(w1 · perceive(x) + b1) + b2), on a [1, C, H, W] state. */
+/**
+ * x + mask * (w2 · relu(w1 · perceive(x) + b1) + b2), on a [1, C, H, W] state; v1.2 topologies
+ * clamp the perception, the hidden units and the update (SPEC.md §6).
+ */
 function denseStep(x: Value, mask: Value, model: NcaModel, weights: Record<string, Value>): Value {
   const [, c, h, w] = x.shape;
+  const { perceptionClamp: pq, hiddenClamp: hq, updateClamp: uq } = model.topology;
   // 2-D Gemm with b1 as its bias: onnxruntime fuses Gemm + Relu into one kernel (FusedGemm), which
   // saves the Add and Relu passes over [K, H·W] (per-step kernel time at 72x72: 2.69 -> 2.20 ms,
   // bit-identical results).
-  const features = reshape(perceive(x, model.topology), [-1, h * w]);
-  const hidden = relu(gemm(weights.w1, features, weights.b1));
+  let features = reshape(perceive(x, model.topology), [-1, h * w]);
+  if (pq !== undefined) features = clip(features, -pq, pq);
+  let hidden = relu(gemm(weights.w1, features, weights.b1));
+  if (hq !== undefined) hidden = clip(hidden, 0, hq);
   let update = matmul(weights.w2, hidden);
   if (weights.b2) update = add(update, weights.b2);
+  if (uq !== undefined) update = clip(update, -uq, uq);
   return add(x, mul(reshape(update, [1, c, h, w]), mask));
 }
 
