@@ -15,7 +15,7 @@ const root = mkdtempSync(join(tmpdir(), 'nca-farm-test-'));
 const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  rmSync(root, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true, maxRetries: 3 });
 });
 
 async function setup(name: string, jobs: Record<string, unknown>[]) {
@@ -64,14 +64,15 @@ test('two workers, three jobs, one worker SIGKILLed mid-job: all finish, and the
   assert.equal(ids.length, 3);
   assert.match(ids[0], /^dot-s0-[0-9a-f]{8}$/);
   const reference = referenceRun(dir, long, 'reference');
+  cleanups.push(() => reference.kill('SIGKILL'));
 
   const evalSteps = ['--eval-steps', '20,50'];
   const w1 = startWorker(dir, redis.url, 'w1', evalSteps);
   const runDir = join(dir, 'runs', ids[0]);
   const log = join(runDir, 'log.jsonl');
-  await waitFor('w1 to start the first job', () => existsSync(log));
+  await waitFor('w1 to start the first job', () => existsSync(log), 240_000);
   const w2 = startWorker(dir, redis.url, 'w2', evalSteps);
-  await waitFor('the first job to pass its checkpoint at iteration 20', () => iterationsIn(log) >= 24, 90_000, 50);
+  await waitFor('the first job to pass its checkpoint at iteration 20', () => iterationsIn(log) >= 24, 240_000, 50);
   w1.child.kill('SIGKILL');
   await w1.exited;
   const killedAt = iterationsIn(log);
@@ -79,7 +80,7 @@ test('two workers, three jobs, one worker SIGKILLed mid-job: all finish, and the
   // its `nca train` child dies with it: nothing is left training in the run directory
   await waitFor("w1's training child to end", () => processesWith(['--out', runDir]).length === 0, 2000, 50);
 
-  await waitFor('w2 to finish all three jobs', () => doneCount(w2) === 3 || !w2.alive, 150_000, 250);
+  await waitFor('w2 to finish all three jobs', () => doneCount(w2) === 3 || !w2.alive, 240_000, 250);
   assert.equal(doneCount(w2), 3, w2.stderr);
   const resumed = new RegExp(`job ${ids[0]}: resuming at iteration (\\d+) of 100`).exec(w2.stderr);
   assert.ok(resumed, `w2 resumed the job:\n${w2.stderr}`);
@@ -96,7 +97,7 @@ test('two workers, three jobs, one worker SIGKILLed mid-job: all finish, and the
   assert.match(human.stdout, /3 completed/);
   for (const id of ids) assert.match(human.stdout, new RegExp(`${id}\\s+completed\\s+\\d+/\\d+`));
 
-  assert.equal(await reference, 0);
+  assert.equal(await reference.exited, 0, reference.stderr);
   const expected = readFileSync(join(dir, 'reference', 'model.nca'));
   assert.ok(readFileSync(join(runDir, 'model.nca')).equals(expected), 'the resumed model equals the uninterrupted one, byte for byte');
 
@@ -115,16 +116,21 @@ test('two workers, three jobs, one worker SIGKILLed mid-job: all finish, and the
   await w2.kill('SIGKILL');
 });
 
-test('bad jobs fail at once with one clear line while the others run; Ctrl-C checkpoints a job and returns it to the queue', async () => {
+test('bad jobs fail at once with one clear line, a failing job after its attempts, while the others run; Ctrl-C checkpoints a job and returns it to the queue', async () => {
   const good = tinyJob({ iterations: 80, 'save-every': 10, 'run-seed': 5 });
-  const { dir, redis } = await setup('bad', [tinyJob({ target: 'bad.png' }), tinyJob({ iterations: 'many' }), good]);
+  const jobs = [tinyJob({ target: 'bad.png' }), tinyJob({ iterations: 'many' }), good, tinyJob({ 'run-seed': 6 })];
+  const { dir, redis } = await setup('bad', jobs);
   writeFileSync(join(dir, 'bad.png'), 'this is not an image');
-  const ids = submit(dir, redis.url, ['--attempts', '3']);
+  const ids = submit(dir, redis.url, ['--attempts', '2']);
+  // the last job cannot make its run directory (a file is in the way): an I/O failure, retried
+  mkdirSync(join(dir, 'runs'));
+  writeFileSync(join(dir, 'runs', ids[3]), 'in the way');
   const reference = referenceRun(dir, good, 'reference');
+  cleanups.push(() => reference.kill('SIGKILL'));
 
   const w = startWorker(dir, redis.url, 'w', ['--no-eval']);
   const log = join(dir, 'runs', ids[2], 'log.jsonl');
-  await waitFor('the good job to pass iteration 25', () => iterationsIn(log) >= 25 || !w.alive, 120_000, 50);
+  await waitFor('the good job to pass iteration 25', () => iterationsIn(log) >= 25 || !w.alive, 240_000, 50, () => w.stderr);
   w.child.kill('SIGINT');
   assert.equal(await w.exited, 130, w.stderr);
   assert.match(w.stderr, new RegExp(`job ${ids[2]}: checkpointed at iteration \\d+, back in the queue`));
@@ -144,9 +150,15 @@ test('bad jobs fail at once with one clear line while the others run; Ctrl-C che
   assert.ok(saved !== null && saved >= 25 && saved < 80, `Ctrl-C wrote a checkpoint at the current iteration (${saved})`);
 
   const again = startWorker(dir, redis.url, 'again', ['--no-eval']);
-  await waitFor('the job to finish', () => doneCount(again) === 1 || !again.alive, 120_000, 250);
+  const failedTwice = new RegExp(`job ${ids[3]}: failed \\(attempt 2 of 2\\)`);
+  await waitFor('the job to finish', () => (doneCount(again) === 1 && failedTwice.test(w.stderr + again.stderr)) || !again.alive, 240_000, 250);
+  assert.match(w.stderr + again.stderr, new RegExp(`job ${ids[3]}: failed \\(attempt 1 of 2, will retry\\)`));
+  const io = status(redis.url, dir).jobs.find((j) => j.id === ids[3])!;
+  assert.equal(io.state, 'failed');
+  assert.equal(io.attempts, 2, 'retried once, then failed');
+  assert.ok(io.failedReason && !io.failedReason.includes('\n') && /^nca train: /.test(io.failedReason), io.failedReason ?? '');
   assert.match(again.stderr, new RegExp(`job ${ids[2]}: resuming at iteration ${saved} of 80`));
-  assert.equal(await reference, 0);
+  assert.equal(await reference.exited, 0, reference.stderr);
   assert.ok(readFileSync(join(dir, 'runs', ids[2], 'model.nca')).equals(readFileSync(join(dir, 'reference', 'model.nca'))));
   await again.kill('SIGKILL');
 });
@@ -156,9 +168,10 @@ test('a worker keeps training through a Redis restart and takes new jobs after i
   const { dir, redis } = await setup('restart', [long]);
   const [id] = submit(dir, redis.url);
   const reference = referenceRun(dir, long, 'reference');
+  cleanups.push(() => reference.kill('SIGKILL'));
   const w = startWorker(dir, redis.url, 'w', ['--no-eval']);
   const log = join(dir, 'runs', id, 'log.jsonl');
-  await waitFor('the job to start training', () => iterationsIn(log) >= 10 || !w.alive, 120_000, 50);
+  await waitFor('the job to start training', () => iterationsIn(log) >= 10 || !w.alive, 240_000, 50);
 
   await redis.stop();
   const before = iterationsIn(log);
@@ -170,13 +183,13 @@ test('a worker keeps training through a Redis restart and takes new jobs after i
   assert.ok(during > before, `training went on without Redis (iteration ${before} -> ${during})\n${w.stderr}`);
   await redis.restart(0);
 
-  await waitFor('the job to finish', () => doneCount(w) === 1 || !w.alive, 120_000, 250);
+  await waitFor('the job to finish', () => doneCount(w) === 1 || !w.alive, 240_000, 250);
   assert.ok(w.alive, w.stderr);
   assert.match(w.stderr, /is unreachable/);
   assert.match(w.stderr, /connected again/);
   writeFileSync(join(dir, 'jobs.jsonl'), JSON.stringify(tinyJob({ 'run-seed': 8 })) + '\n');
   const [next] = submit(dir, redis.url);
-  await waitFor('the worker to take a new job', () => doneCount(w) === 2 || !w.alive, 120_000, 250);
+  await waitFor('the worker to take a new job', () => doneCount(w) === 2 || !w.alive, 240_000, 250);
   const st = status(redis.url, dir);
   assert.deepEqual(
     st.jobs.map((j) => [j.id, j.state]),
@@ -185,7 +198,7 @@ test('a worker keeps training through a Redis restart and takes new jobs after i
       [next, 'completed'],
     ],
   );
-  assert.equal(await reference, 0);
+  assert.equal(await reference.exited, 0, reference.stderr);
   assert.ok(readFileSync(join(dir, 'runs', id, 'model.nca')).equals(readFileSync(join(dir, 'reference', 'model.nca'))));
   await w.kill('SIGKILL');
 });

@@ -23,12 +23,18 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor<T>(what: string, check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+  everyMs = 200,
+  context?: () => string,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${context ? `\n${context()}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
@@ -150,10 +156,10 @@ export function tinyJob(extra: Record<string, unknown> = {}): Record<string, unk
 }
 
 /** The same job run by plain `nca train` on this machine: the reference for bit-identity. */
-export function referenceRun(cwd: string, job: Record<string, unknown>, out: string): Promise<number | null> {
+export function referenceRun(cwd: string, job: Record<string, unknown>, out: string): NcaProcess {
   const config = join(cwd, `${out.replace(/\W+/g, '-')}.json`);
   writeFileSync(config, JSON.stringify(job));
-  return new NcaProcess(['train', '--config', config, '--out', out, '--quiet'], cwd).exited;
+  return new NcaProcess(['train', '--config', config, '--out', out, '--quiet'], cwd);
 }
 
 export { repoRoot };
