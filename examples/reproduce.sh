@@ -18,10 +18,10 @@ for n in "${names[@]}"; do
   nca train --target "examples/targets/$n.png" --out "runs/examples/$n" --size 20x20 --iterations 500 \
     --preview-every 250 --threads 1 --quiet
   nca export "runs/examples/$n" --out "examples/models/$n.nca" --dtype int8 \
-    --fidelity-size 48x48 --json --quiet > "examples/models/$n.fidelity.json"
+    --fidelity-size 32x32 --json --quiet > "examples/models/$n.fidelity.json"
   # exit 3 (below the thresholds) is reported in the JSON, not fatal here
-  nca eval "examples/models/$n.nca" --target "examples/targets/$n.png" --json --quiet \
+  nca eval "runs/examples/$n" --target "examples/targets/$n.png" --json --quiet \
     --strip "examples/previews/$n.eval.png" > "examples/models/$n.eval.json" || [ $? -eq 3 ]
-  nca render "examples/models/$n.nca" --gif "examples/previews/$n.gif" --size 48x48 --scale 3 \
+  nca render "examples/models/$n.nca" --gif "examples/previews/$n.gif" --scale 3 \
     --frames 60 --steps-per-frame 2 --fps 15 --quiet
 done
