@@ -8,6 +8,7 @@ import { textureLoss, type TextureLossSpec } from '../../trainer/texture/swd-los
 import { discTexture } from '../../trainer/texture/synthetic.ts';
 import { textureDistance } from '../../exporter/eval/texture-score.ts';
 import type { Loss } from '../../trainer/train/loss.ts';
+import { roll } from '../helpers/images.ts';
 
 const rgbTopology = (channels = 3, offset = 0, bias = 0.5): Topology => defaultTopology({ channels, color: { offset, count: 3, bias } });
 
@@ -46,17 +47,6 @@ function stateOf(s: Setup, images: RgbaImage[], fill = 0): Float32Array {
 async function lossOf(s: Setup, images: RgbaImage[], iteration = 0): Promise<number> {
   const r = await s.loss.evaluate(stateOf(s, images), { batch: s.batch, channels: s.topology.channels, height: s.height, width: s.width }, iteration);
   return r.logs.texture;
-}
-
-function roll(im: RgbaImage, dx: number, dy: number): RgbaImage {
-  const data = new Uint8Array(im.data.length);
-  for (let y = 0; y < im.height; y++) {
-    for (let x = 0; x < im.width; x++) {
-      const to = ((y + dy) % im.height) * im.width + ((x + dx) % im.width);
-      data.set(im.data.subarray(4 * (y * im.width + x), 4 * (y * im.width + x) + 4), 4 * to);
-    }
-  }
-  return { ...im, data };
 }
 
 function shuffled(im: RgbaImage, seed: number): RgbaImage {

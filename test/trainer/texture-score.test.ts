@@ -6,17 +6,7 @@ import type { RgbaImage } from '../../trainer/image/png.ts';
 import { discTexture, stripeTexture } from '../../trainer/texture/synthetic.ts';
 import { rgbPlanes } from '../../trainer/texture/exemplar.ts';
 import { fft, textureDistance, textureScore } from '../../exporter/eval/texture-score.ts';
-
-function roll(im: RgbaImage, dx: number, dy: number): RgbaImage {
-  const data = new Uint8Array(im.data.length);
-  for (let y = 0; y < im.height; y++) {
-    for (let x = 0; x < im.width; x++) {
-      const to = ((y + dy) % im.height) * im.width + ((x + dx) % im.width);
-      data.set(im.data.subarray(4 * (y * im.width + x), 4 * (y * im.width + x) + 4), 4 * to);
-    }
-  }
-  return { ...im, data };
-}
+import { roll } from '../helpers/images.ts';
 
 function histogram(im: RgbaImage): Map<string, number> {
   const h = new Map<string, number>();
