@@ -14,7 +14,7 @@ import {
 import { ImageError, loadImage } from '../../trainer/image/load.ts';
 import { TEXTURE_SIDE } from './train-texture.ts';
 import { ENGINES } from '../../exporter/render/engine.ts';
-import { decodePng, encodePng, PngError, type RgbaImage } from '../../trainer/image/png.ts';
+import { encodePng, type RgbaImage } from '../../trainer/image/png.ts';
 import { resizeRgba } from '../../trainer/pixel/pixel-loss.ts';
 import { readInput } from '../args.ts';
 import { parseFlagsWithConfig } from '../config.ts';
@@ -134,15 +134,6 @@ function stepsValue(values: Record<string, unknown>, fallback: readonly number[]
   return [...new Set(steps)].sort((a, b) => a - b);
 }
 
-async function readTarget(path: string): Promise<RgbaImage> {
-  const bytes = await readInput(path);
-  try {
-    return decodePng(bytes);
-  } catch (error) {
-    if (error instanceof PngError) throw new CliError(`${path}: ${error.message}`, EXIT.badInput);
-    throw error;
-  }
-}
 
 const STRIP_GAP = 2;
 const GAP_GREY = 128;
@@ -256,7 +247,8 @@ function bestScoreOf(model: NcaModel): number | undefined {
   return typeof extra?.bestScore === 'number' && Number.isFinite(extra.bestScore) ? extra.bestScore : undefined;
 }
 
-async function readExemplar(path: string): Promise<RgbaImage> {
+/** A target or an exemplar: PNG, JPEG, WebP, GIF or SVG; a bad file is one line and exit 65. */
+async function readImage(path: string): Promise<RgbaImage> {
   try {
     return await loadImage(await readInput(path), path);
   } catch (error) {
@@ -326,7 +318,7 @@ async function evalTexture(values: Record<string, unknown>, path: string): Promi
   if (stripPath) checkOutputFile(stripPath);
   const texturePath = stringValue(values, 'texture')!;
   const { model } = await readModel(path);
-  const image = await readExemplar(texturePath);
+  const image = await readImage(texturePath);
   // The exemplar as in training: resized by the run's --texture-scale (metadata.extra.texture.scale).
   const trained = trainedTextureScale(model);
   const scale = givenScale ?? trained ?? Math.min(1, TEXTURE_SIDE / Math.min(image.width, image.height));
@@ -404,7 +396,7 @@ export const evalCommand: Command = {
     if (stripPath) checkOutputFile(stripPath);
     const targetPath = stringValue(values, 'target');
     const { model } = await readModel(path);
-    const image = targetPath ? await readTarget(targetPath) : null;
+    const image = targetPath ? await readImage(targetPath) : null;
     const grid = values.size !== undefined ? sizeValue(values, 'size', '64x64', 1024) : defaultGrid(model, image);
     // A trainer's model says where its target was (metadata.extra.box): resized to that box, at that
     // place on the training grid (centred on another grid).

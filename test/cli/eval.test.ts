@@ -175,7 +175,7 @@ test('nca eval: bad input gets one line and the documented exit code; --help has
     [['eval', corrupt], 65, /checksum/],
     [['eval', notPng], 65, /not a \.nca file or a training checkpoint/],
     [['eval', fixedPath, '--target', join(dir, 'missing.png')], 66, /no such file/],
-    [['eval', fixedPath, '--target', notPng], 65, /not a PNG/],
+    [['eval', fixedPath, '--target', notPng], 65, /not a readable image/],
     [['eval', fixedPath, '--strip', join(dir, 'no-such-folder', 's.png')], 1, /there is no folder/],
   ];
   for (const [args, exitCode, message] of cases) {
