@@ -281,7 +281,8 @@ export function livingTopology(hidden: number, clamp: number): Topology {
 
 /**
  * Texture runs score the model (evaluateTexture, float) every 100 iterations by default, at
- * 250 and 1000 steps: about 5 s on a 64x64 grid here, a few percent of 100 iterations.
+ * 250 and 1000 steps: about 3 s of CPU on a 64x64 grid here (7 s wall at load 20), a few
+ * percent of 100 iterations.
  */
 const TEXTURE_SCORE_EVERY = 100;
 const TEXTURE_SCORE_STEPS = [250, 1000];
