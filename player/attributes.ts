@@ -39,6 +39,10 @@ export const ATTRIBUTES = {
   /** Eraser radius in cells. */
   brush: number(8, positive),
   backend: choice(['auto', 'webgl2', 'webgpu'] as const),
+  /** `auto`: cell size and steps per frame keep the GPU time per frame within `budget`; `fixed`: exactly `scale` and `speed`. */
+  quality: choice(['auto', 'fixed'] as const),
+  /** Auto quality's GPU milliseconds per frame. */
+  budget: number(8, positive),
 };
 
 export type AttributeName = keyof typeof ATTRIBUTES;

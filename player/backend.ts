@@ -13,14 +13,18 @@ export interface Backend {
   readonly canvas: HTMLCanvasElement;
   /** Called at most once when the GPU context or device is lost; the backend is dead after that. */
   onlost: (() => void) | null;
-  /** Uploads a state ([height][width][channels]), resizing the grid if needed. */
-  setState(state: Float32Array, grid: Grid): void;
+  /** Makes the model's seed state for this grid and seed on the GPU (createState's), resizing the grid if needed. */
+  seed(grid: Grid, seed: number): void;
   /** One step of the automaton with the standard mask for (seed, step). */
   step(seed: number, step: number): void;
-  /** Zeroes every cell whose centre lies within `radius` cells of (x, y) (cell units, y down). */
-  erase(x: number, y: number, radius: number): void;
+  /** Writes a rectangle of the state from `data` ([height][width][channels]), or zeros where data is null. */
+  put(x: number, y: number, width: number, height: number, data: Float32Array | null): void;
   /** Shows the state's colour channels on the canvas, one canvas pixel per cell. */
   draw(): void;
+  /** How `time` measures: 'timer-query' (GPU timestamps), or 'frame' (until the GPU has finished). */
+  readonly timing: string;
+  /** Runs `work` (GPU commands) and resolves with the GPU milliseconds it took (0: no answer). */
+  time(work: () => void): Promise<number>;
   /** Reads the state back, [height][width][channels]. Slow: for tests and debugging. */
   read(): Promise<Float32Array>;
   destroy(): void;

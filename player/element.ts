@@ -43,6 +43,9 @@ export class NcaPlayer extends HTMLElement {
   private resizeTimer = 0;
   private lastPointer: { x: number; y: number } | null = null;
   private reducedMotionChecked = false;
+  /** Auto quality: the cell size as a fraction of what `scale` asks for (1, 1/2 or 1/4). */
+  private cellFactor = 1;
+  private reported = { scale: 0, stepsPerFrame: 0 };
   private readonly resizeObserver = new ResizeObserver(([entry]) => this.resized(entry.contentRect));
   private readonly intersectionObserver = new IntersectionObserver(([entry]) => {
     this.onscreen = entry.isIntersecting;
@@ -62,6 +65,7 @@ export class NcaPlayer extends HTMLElement {
       oncanvas: (canvas) => this.mount(canvas),
       onframe: (step) => this.dispatchEvent(new CustomEvent('frame', { detail: { step } })),
       onerror: (error) => this.fail(error),
+      onmeasure: () => this.adapt(),
     });
     this.addEventListener('pointerdown', this.pointer);
     this.addEventListener('pointermove', this.pointer);
@@ -81,6 +85,21 @@ export class NcaPlayer extends HTMLElement {
   /** Steps since the seed state. */
   get stepCount(): number {
     return this.engine.stepCount;
+  }
+
+  /**
+   * What the quality settings give now: cells per CSS pixel, steps per animation frame (below 1:
+   * a step every few frames), the measured GPU milliseconds per step (0 before a measurement or
+   * with fixed quality), and how they are measured.
+   */
+  get chosenQuality(): { scale: number; stepsPerFrame: number; msPerStep: number; timing: string | null } {
+    const { engine } = this;
+    return {
+      scale: this.scale * this.cellFactor,
+      stepsPerFrame: Math.min(engine.maxStepsPerFrame, (this.speed * engine.frameMs) / 1000),
+      msPerStep: engine.msPerStep,
+      timing: engine.timing,
+    };
   }
 
   play(): void {
@@ -136,7 +155,7 @@ export class NcaPlayer extends HTMLElement {
     if (name === 'src' || name === 'backend') void this.load();
     else if (name === 'poster') this.showPoster(!this.started);
     else if (name === 'fit') this.applyFit();
-    else if (name === 'width' || name === 'height' || name === 'scale') this.resizeGrid();
+    else if (name === 'width' || name === 'height' || name === 'scale' || name === 'quality' || name === 'budget') this.resizeGrid(true);
     else if (name === 'seed' && this.started) this.engine.restart(this.engine.grid, this.seed);
     else if (name === 'speed') this.engine.speed = this.speed;
     if (name === 'speed' || name === 'paused') this.updateRunning();
@@ -151,6 +170,7 @@ export class NcaPlayer extends HTMLElement {
     this.started = false;
     this.model = null;
     this.error = null;
+    this.cellFactor = 1;
     this.showPoster(true);
     if (!this.src) return;
     try {
@@ -172,6 +192,7 @@ export class NcaPlayer extends HTMLElement {
     const load = this.loads;
     this.engine.preference = this.backend;
     this.engine.speed = this.speed;
+    this.engine.budget = this.quality === 'auto' ? this.budget : 0;
     try {
       if (!(await this.engine.load(this.model, grid, this.seed)) || load !== this.loads) return;
     } catch (error) {
@@ -196,17 +217,51 @@ export class NcaPlayer extends HTMLElement {
   }
 
   private targetGrid(): Grid | null {
-    return gridFor(this.box, this.width, this.height, this.scale);
+    return gridFor(this.box, this.width, this.height, this.scale * this.cellFactor);
+  }
+
+  /**
+   * Auto quality, after each measurement of the GPU time per step. When the grid follows the
+   * box, cells grow first (up to 4x the size `scale` asks for) until `speed` fits the budget; the
+   * engine then runs only the steps per frame that fit. Cells only grow: each change restarts the
+   * automaton. A `quality` event reports a new cell size or a change of steps per frame over 20%.
+   */
+  private adapt(): void {
+    const { engine } = this;
+    if (this.width === null && this.height === null) {
+      const full = gridFor(this.box, null, null, this.scale)!;
+      const fit = Math.sqrt(this.budget / (((this.speed * engine.frameMs) / 1000) * engine.msPerCell * full.width * full.height));
+      let factor = this.cellFactor;
+      while (factor > 1 / 4 && factor > fit) factor /= 2;
+      if (factor !== this.cellFactor) {
+        this.cellFactor = factor;
+        this.resizeGrid();
+      }
+    }
+    const chosen = this.chosenQuality;
+    const { scale, stepsPerFrame } = this.reported;
+    if (chosen.scale !== scale || Math.abs(Math.log(chosen.stepsPerFrame / stepsPerFrame)) > 0.2) {
+      this.reported = chosen;
+      this.dispatchEvent(new CustomEvent('quality', { detail: chosen }));
+    }
   }
 
   private resized(box: DOMRectReadOnly): void {
     this.box = { width: box.width, height: box.height };
+    this.cellFactor = 1;
     if (this.started) this.resizeGrid();
     else void this.start();
   }
 
-  /** A new grid size restarts the automaton from its seed, once the size stops changing. */
-  private resizeGrid(): void {
+  /**
+   * A new grid size restarts the automaton from its seed, once the size stops changing. `settings`:
+   * the size or quality settings changed, so auto quality starts again from full cells.
+   */
+  private resizeGrid(settings = false): void {
+    if (settings) {
+      this.cellFactor = 1;
+      this.engine.budget = this.quality === 'auto' ? this.budget : 0;
+    }
     clearTimeout(this.resizeTimer);
     this.resizeTimer = window.setTimeout(() => {
       const grid = this.targetGrid();

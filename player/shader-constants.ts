@@ -53,18 +53,17 @@ export function f32Below(t: number): number {
   return f[0];
 }
 
+/** The shortest decimal that reads back as the float32 `n`: a float literal in GLSL and WGSL alike. */
+export function f32Literal(n: number): string {
+  for (let digits = 1; ; digits++) {
+    const s = n.toPrecision(digits);
+    if (Math.fround(Number(s)) === n || digits === 9) return /[.e]/.test(s) ? s : `${s}.0`;
+  }
+}
+
 /** A number as a float literal both GLSL and WGSL accept (`2` would be an int). */
 export function float(n: number): string {
   return Number.isInteger(n) ? `${n}.0` : `${n}`;
-}
-
-/**
- * `line(i)` for i = 0..count-1, one per line: an innermost loop unrolled in JS. With constant
- * indices the small vec4 arrays stay in registers; ANGLE and Tint leave such loops rolled and
- * index memory instead (2x slower on SwiftShader).
- */
-export function unroll(count: number, indent: string, line: (i: number) => string): string {
-  return Array.from({ length: count }, (_, i) => indent + line(i)).join('\n');
 }
 
 /** The 3x3 taps, (dy + 1) * 3 + (dx + 1), that some filter of the topology reads. */
@@ -86,3 +85,26 @@ export function perceptionSums(k: ShaderConstants, sample: (tap: number, pack: n
     return terms.join(' + ') || zero;
   });
 }
+
+/** `c0 − z · (c1 − z · (c2 − …))` with c_k = 1 / d(k), as float literals: the series of the noise seed, shared by both languages. */
+function series(z: string, terms: number, d: (k: number) => number, sign = '-'): string {
+  let out = '';
+  for (let k = terms - 1; k >= 0; k--) out = `${f32Literal(Math.fround(1 / d(k)))}${out && ` ${sign} ${z} * (${out})`}`;
+  return out;
+}
+const factorial = (n: number): number => (n < 2 ? 1 : n * factorial(n - 1));
+
+/**
+ * The noise seed's ln and cos in float32 (formats/random.ts cellNormal: sqrt(−2 ln u1) · cos(2π u2)),
+ * as expressions over variables that both shading languages declare the same way:
+ *   ln:  e · ln 2 + 2 s (1 + z/3 + z²/5 + …), s = (m − 1) / (m + 1), z = s², for u = m · 2^(e+24), m in [0.707, 1.414];
+ *   cos, sin of a in [0, π/4], z = a²: their Taylor series.
+ * Built here from their coefficients so that the bundle carries no table of constants.
+ */
+export const NOISE = {
+  ln: `e * ${f32Literal(Math.fround(Math.LN2))} + 2.0 * s * (${series('z', 6, (k) => 2 * k + 1, '+')})`,
+  cos: series('z', 6, (k) => factorial(2 * k)),
+  sin: `a * (${series('z', 5, (k) => factorial(2 * k + 1))})`,
+  /** π / 2^23: one step of u in a quarter turn (u counts 2^-24 turns). */
+  step: f32Literal(Math.fround(Math.PI / 2 ** 23)),
+};

@@ -7,8 +7,8 @@ import type { Backend } from '../backend.ts';
 import { PlayerError } from '../errors.ts';
 import { shaderConstants, type ShaderConstants } from '../shader-constants.ts';
 import { createProgram, nearest, stateFormat, type Program } from './gl.ts';
-import { aliveFragment, displayFragment, eraseFragment, stepFragment } from './shaders.ts';
-import { bakeable, packWeights } from '../weights.ts';
+import { aliveFragment, displayFragment, noiseFragment, stepFragment } from './shaders.ts';
+import { seedPatch } from '../seed.ts';
 
 interface StateTarget {
   texture: WebGLTexture;
@@ -24,12 +24,13 @@ export function createWebGl2Backend(model: NcaModel): Backend {
 
 class WebGl2Backend implements Backend {
   readonly kind = 'webgl2';
+  /** GPU timestamps where the browser exposes them (EXT_disjoint_timer_query_webgl2). */
+  private readonly timer: { TIME_ELAPSED_EXT: number; GPU_DISJOINT_EXT: number } | null;
+  readonly timing: string;
   onlost: (() => void) | null = null;
   private readonly k: ShaderConstants;
   private readonly format: number;
-  private readonly programs: { step: Program; alive: Program | null; erase: Program; display: Program };
-  /** The weights texture, for models too large to bake into the step shader. */
-  private readonly weights: WebGLTexture | null;
+  private readonly programs: { step: Program; alive: Program | null; display: Program; noise: Program | null };
   private grid: Grid = { width: 0, height: 0 };
   /**
    * targets[0] holds the current state x. A step renders x' into targets[1]; without alive
@@ -41,10 +42,12 @@ class WebGl2Backend implements Backend {
   constructor(
     readonly canvas: HTMLCanvasElement,
     private readonly gl: WebGL2RenderingContext,
-    model: NcaModel,
+    private readonly model: NcaModel,
   ) {
     this.k = shaderConstants(model.topology);
     this.format = stateFormat(gl);
+    this.timer = gl.getExtension('EXT_disjoint_timer_query_webgl2');
+    this.timing = this.timer ? 'timer-query' : 'frame';
     const outputs = Math.min(gl.getParameter(gl.MAX_DRAW_BUFFERS), gl.getParameter(gl.MAX_COLOR_ATTACHMENTS));
     if (this.k.packs > outputs) {
       throw new PlayerError(
@@ -52,29 +55,17 @@ class WebGl2Backend implements Backend {
         `the model has ${this.k.channels} channels; WebGL2 on this GPU runs at most ${4 * outputs}`,
       );
     }
-    const baked = bakeable(this.k);
     this.programs = {
-      step: createProgram(gl, stepFragment(this.k, baked ? model : null), ['state', 'weights', 'seed', 'step']),
+      step: createProgram(gl, stepFragment(this.k, model), ['state', 'seed', 'step']),
       alive: this.k.alive ? createProgram(gl, aliveFragment(this.k), ['state', 'updated']) : null,
-      erase: createProgram(gl, eraseFragment(this.k), ['center', 'radius']),
       display: createProgram(gl, displayFragment(this.k), ['state']),
+      noise: model.seed.kind === 'noise' ? createProgram(gl, noiseFragment(this.k), ['seed']) : null,
     };
-    this.weights = baked ? null : this.uploadWeights(model);
     canvas.addEventListener('webglcontextlost', (event) => {
       event.preventDefault();
       this.onlost?.();
       this.onlost = null;
     });
-  }
-
-  private uploadWeights(model: NcaModel): WebGLTexture {
-    const { gl } = this;
-    const { data, width, height } = packWeights(model, this.k);
-    const texture = gl.createTexture()!;
-    gl.bindTexture(gl.TEXTURE_2D, texture);
-    nearest(gl, gl.TEXTURE_2D);
-    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA32F, width, height, 0, gl.RGBA, gl.FLOAT, data);
-    return texture;
   }
 
   private createTarget(): StateTarget {
@@ -104,7 +95,7 @@ class WebGl2Backend implements Backend {
     this.targets = [];
   }
 
-  setState(state: Float32Array, grid: Grid): void {
+  seed(grid: Grid, seed: number): void {
     const { gl, k } = this;
     if (grid.width !== this.grid.width || grid.height !== this.grid.height || this.targets.length === 0) {
       this.deleteTargets();
@@ -113,21 +104,36 @@ class WebGl2Backend implements Backend {
       this.canvas.width = grid.width;
       this.canvas.height = grid.height;
     }
+    const patch = seedPatch(this.model, grid);
+    if (!patch) {
+      const { program, uniforms } = this.programs.noise!;
+      this.pass(program, this.targets[0], []);
+      gl.uniform1ui(uniforms.seed, seed >>> 0);
+      gl.drawArrays(gl.TRIANGLES, 0, 3);
+      return;
+    }
+    gl.bindFramebuffer(gl.FRAMEBUFFER, this.targets[0].framebuffer);
+    for (let i = 0; i < k.packs; i++) gl.clearBufferfv(gl.COLOR, i, [0, 0, 0, 0]);
+    this.put(patch.x, patch.y, patch.width, patch.height, patch.data);
+  }
+
+  put(x: number, y: number, width: number, height: number, data: Float32Array | null): void {
+    const { gl, k } = this;
     // [height][width][channels] -> [layer][height][width][4]
-    const cells = grid.width * grid.height;
+    const cells = width * height;
     const layers = new Float32Array(k.packs * cells * 4);
-    for (let cell = 0; cell < cells; cell++) {
-      for (let c = 0; c < k.channels; c++) layers[(Math.floor(c / 4) * cells + cell) * 4 + (c % 4)] = state[cell * k.channels + c];
+    for (let cell = 0; data && cell < cells; cell++) {
+      for (let c = 0; c < k.channels; c++) layers[((c >> 2) * cells + cell) * 4 + (c & 3)] = data[cell * k.channels + c];
     }
     gl.bindTexture(gl.TEXTURE_2D_ARRAY, this.targets[0].texture);
-    gl.texSubImage3D(gl.TEXTURE_2D_ARRAY, 0, 0, 0, 0, grid.width, grid.height, k.packs, gl.RGBA, gl.FLOAT, layers);
+    gl.texSubImage3D(gl.TEXTURE_2D_ARRAY, 0, x, y, 0, width, height, k.packs, gl.RGBA, gl.FLOAT, layers);
   }
 
   step(seed: number, step: number): void {
     const { gl } = this;
     const [x, updated, masked] = this.targets;
     const { program, uniforms } = this.programs.step;
-    this.pass(program, updated, [[uniforms.state, x.texture, gl.TEXTURE_2D_ARRAY], [uniforms.weights, this.weights, gl.TEXTURE_2D]]);
+    this.pass(program, updated, [[uniforms.state, x.texture, gl.TEXTURE_2D_ARRAY]]);
     gl.uniform1ui(uniforms.seed, seed >>> 0);
     gl.uniform1ui(uniforms.step, step >>> 0);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
@@ -142,7 +148,7 @@ class WebGl2Backend implements Backend {
   }
 
   /** Binds a program, its output and its input textures (one texture unit each, in order). */
-  private pass(program: WebGLProgram, output: StateTarget, inputs: [WebGLUniformLocation | null, WebGLTexture | null, number][]): void {
+  private pass(program: WebGLProgram, output: StateTarget, inputs: [WebGLUniformLocation | null, WebGLTexture, number][]): void {
     const { gl } = this;
     gl.useProgram(program);
     gl.bindFramebuffer(gl.FRAMEBUFFER, output.framebuffer);
@@ -152,17 +158,6 @@ class WebGl2Backend implements Backend {
       gl.bindTexture(target, texture);
       gl.uniform1i(uniform, unit);
     });
-  }
-
-  erase(x: number, y: number, radius: number): void {
-    const { gl } = this;
-    const { program, uniforms } = this.programs.erase;
-    gl.useProgram(program);
-    gl.bindFramebuffer(gl.FRAMEBUFFER, this.targets[0].framebuffer);
-    gl.viewport(0, 0, this.grid.width, this.grid.height);
-    gl.uniform2f(uniforms.center, x, y); // texel rows are grid rows, so y needs no flip here
-    gl.uniform1f(uniforms.radius, radius);
-    gl.drawArrays(gl.TRIANGLES, 0, 3);
   }
 
   draw(): void {
@@ -175,6 +170,32 @@ class WebGl2Backend implements Backend {
     gl.bindTexture(gl.TEXTURE_2D_ARRAY, this.targets[0].texture);
     gl.uniform1i(uniforms.state, 0);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
+  }
+
+  time(work: () => void): Promise<number> {
+    const { gl, timer } = this;
+    if (!timer) {
+      // Frame timing: a one-texel read-back waits for the GPU to finish the work (and whatever was queued before it).
+      const start = performance.now();
+      work();
+      gl.bindFramebuffer(gl.FRAMEBUFFER, this.targets[0].framebuffer);
+      gl.readBuffer(gl.COLOR_ATTACHMENT0);
+      gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, new Float32Array(4));
+      return Promise.resolve(performance.now() - start);
+    }
+    const query = gl.createQuery()!;
+    gl.beginQuery(timer.TIME_ELAPSED_EXT, query);
+    work();
+    gl.endQuery(timer.TIME_ELAPSED_EXT);
+    return new Promise((resolve) => {
+      const poll = () => {
+        if (gl.isContextLost()) return resolve(0);
+        if (!gl.getQueryParameter(query, gl.QUERY_RESULT_AVAILABLE)) return void setTimeout(poll, 16);
+        resolve(gl.getParameter(timer.GPU_DISJOINT_EXT) ? 0 : gl.getQueryParameter(query, gl.QUERY_RESULT) / 1e6);
+        gl.deleteQuery(query);
+      };
+      poll();
+    });
   }
 
   async read(): Promise<Float32Array> {
@@ -196,7 +217,6 @@ class WebGl2Backend implements Backend {
   destroy(): void {
     this.onlost = null;
     this.deleteTargets();
-    this.gl.deleteTexture(this.weights);
     for (const entry of Object.values(this.programs)) if (entry) this.gl.deleteProgram(entry.program);
     // Browsers cap live contexts per page: free this one now rather than at garbage collection.
     this.gl.getExtension('WEBGL_lose_context')?.loseContext();

@@ -7,8 +7,8 @@ import type { Grid, NcaModel } from '../../formats/index.ts';
 import type { Backend } from '../backend.ts';
 import { PlayerError } from '../errors.ts';
 import { shaderConstants, type ShaderConstants } from '../shader-constants.ts';
-import { bakeable, packWeights } from '../weights.ts';
-import { aliveShader, BRUSH_BYTES, displayShader, eraseShader, PARAMS_BYTES, stepShader, TILE } from './shaders.ts';
+import { aliveShader, displayShader, noiseShader, PARAMS_BYTES, stepShader, TILE } from './shaders.ts';
+import { seedPatch } from '../seed.ts';
 
 export async function createWebGpuBackend(model: NcaModel): Promise<Backend> {
   const adapter = await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' });
@@ -26,17 +26,17 @@ export async function createWebGpuBackend(model: NcaModel): Promise<Backend> {
     device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code }) } });
   const displayModule = device.createShaderModule({ code: displayShader(k) });
   try {
-    const [step, alive, erase, display] = await Promise.all([
-      compute(stepShader(k, bakeable(k) ? model : null)),
+    const [step, alive, display, noise] = await Promise.all([
+      compute(stepShader(k, model)),
       k.alive ? compute(aliveShader(k)) : null,
-      compute(eraseShader(k)),
       device.createRenderPipelineAsync({
         layout: 'auto',
         vertex: { module: displayModule },
         fragment: { module: displayModule, targets: [{ format }] },
       }),
+      model.seed.kind === 'noise' ? compute(noiseShader(k)) : null,
     ]);
-    return new WebGpuBackend(canvas, context, device, k, model, { step, alive, erase, display });
+    return new WebGpuBackend(canvas, context, device, k, model, { step, alive, display, noise });
   } catch (error) {
     device.destroy();
     throw new PlayerError('gpu', `WebGPU pipeline failed to build: ${(error as Error).message}`);
@@ -56,18 +56,17 @@ interface Pipelines {
   step: GPUComputePipeline;
   /** The second step pass, with alive masking only. */
   alive: GPUComputePipeline | null;
-  erase: GPUComputePipeline;
   display: GPURenderPipeline;
+  /** The noise seed, for a model with one. */
+  noise: GPUComputePipeline | null;
 }
 
 class WebGpuBackend implements Backend {
   readonly kind = 'webgpu';
+  readonly timing = 'frame';
   onlost: (() => void) | null = null;
   private grid: Grid = { width: 0, height: 0 };
   private readonly params: GPUBuffer;
-  private readonly brush: GPUBuffer;
-  /** The weights buffer, for models too large to bake into the step shader. */
-  private readonly weights: GPUBuffer | null;
   /**
    * states[current] holds the state x. A step writes x' into the next buffer; without alive
    * masking that becomes current (ping-pong of two). With it, a second pass writes the masked
@@ -75,7 +74,7 @@ class WebGpuBackend implements Backend {
    */
   private states: GPUBuffer[] = [];
   /** Bind groups for each choice of current buffer, indexed like `states`. */
-  private groups: { step: GPUBindGroup; alive: GPUBindGroup | null; erase: GPUBindGroup; display: GPUBindGroup }[] = [];
+  private groups: { step: GPUBindGroup; alive: GPUBindGroup | null; display: GPUBindGroup }[] = [];
   private current = 0;
 
   constructor(
@@ -83,34 +82,24 @@ class WebGpuBackend implements Backend {
     private readonly context: GPUCanvasContext,
     private readonly device: GPUDevice,
     private readonly k: ShaderConstants,
-    model: NcaModel,
+    private readonly model: NcaModel,
     private readonly pipelines: Pipelines,
   ) {
     const uniform = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
     this.params = device.createBuffer({ size: PARAMS_BYTES, usage: uniform });
-    this.brush = device.createBuffer({ size: BRUSH_BYTES, usage: uniform });
-    this.weights = bakeable(k) ? null : this.upload(packWeights(model, k).data, GPUBufferUsage.STORAGE);
     device.lost.then((info) => {
       if (info.reason !== 'destroyed') this.onlost?.();
       this.onlost = null;
     });
   }
 
-  private upload(data: Float32Array, usage: number): GPUBuffer {
-    const buffer = this.device.createBuffer({ size: data.byteLength, usage, mappedAtCreation: true });
-    new Float32Array(buffer.getMappedRange()).set(data);
-    buffer.unmap();
-    return buffer;
-  }
-
   private writeParams(seed: number, step: number): void {
     this.device.queue.writeBuffer(this.params, 0, new Uint32Array([this.grid.width, this.grid.height, seed >>> 0, step >>> 0]));
   }
 
-  setState(state: Float32Array, grid: Grid): void {
-    const cells = grid.width * grid.height;
-    const padded = restride(state, cells, this.k.channels, 4 * this.k.packs);
-    const bytes = padded.byteLength;
+  seed(grid: Grid, seed: number): void {
+    const stride = 16 * this.k.packs; // bytes per cell
+    const bytes = grid.width * grid.height * stride;
     if (bytes > this.device.limits.maxStorageBufferBindingSize) {
       throw new PlayerError('unsupported-model', `a ${grid.width}x${grid.height} grid is too large for this GPU`);
     }
@@ -125,23 +114,41 @@ class WebGpuBackend implements Backend {
       this.canvas.height = grid.height;
     }
     this.current = 0;
-    this.device.queue.writeBuffer(this.states[0], 0, padded as Float32Array<ArrayBuffer>); // never a SharedArrayBuffer here
-    this.writeParams(0, 0);
+    this.writeParams(seed, 0);
+    const { noise } = this.pipelines;
+    const state = this.states[0];
+    if (noise) return this.dispatch([noise, this.group(noise, [this.params, state])]);
+    const encoder = this.device.createCommandEncoder();
+    encoder.clearBuffer(state);
+    this.device.queue.submit([encoder.finish()]);
+    const patch = seedPatch(this.model, grid)!;
+    this.put(patch.x, patch.y, patch.width, patch.height, patch.data);
+  }
+
+  put(x: number, y: number, width: number, height: number, data: Float32Array | null): void {
+    // One row at a time (a patch's rows are not contiguous in the grid), cells padded to whole vec4s.
+    const row = width * 4 * this.k.packs;
+    const rows = data ? restride(data, width * height, this.k.channels, 4 * this.k.packs) : new Float32Array(row * height);
+    for (let i = 0; i < height; i++) {
+      this.device.queue.writeBuffer(this.states[this.current], ((y + i) * this.grid.width + x) * 16 * this.k.packs, rows as Float32Array<ArrayBuffer>, i * row, row); // offsets in floats
+    }
+  }
+
+  private group(pipeline: GPUComputePipeline | GPURenderPipeline, buffers: GPUBuffer[]): GPUBindGroup {
+    return this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
   }
 
   /** The bind groups while states[current] is current. */
   private bindGroups(current: number) {
-    const group = (pipeline: GPUComputePipeline | GPURenderPipeline, buffers: GPUBuffer[]) =>
-      this.device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-      });
-    const { step, alive, erase, display } = this.pipelines;
+    const group = this.group.bind(this);
+    const { step, alive, display } = this.pipelines;
     const [state, updated, masked] = this.states.map((_, i) => this.states[(current + i) % this.states.length]);
     return {
-      step: group(step, this.weights ? [this.params, state, updated, this.weights] : [this.params, state, updated]),
+      step: group(step, [this.params, state, updated]),
       alive: alive && group(alive, [this.params, state, updated, masked]),
-      erase: group(erase, [this.params, this.brush, state]),
       display: group(display, [this.params, state]),
     };
   }
@@ -173,11 +180,6 @@ class WebGpuBackend implements Backend {
     }
   }
 
-  erase(x: number, y: number, radius: number): void {
-    this.device.queue.writeBuffer(this.brush, 0, new Float32Array([x, y, radius, 0]));
-    this.dispatch([this.pipelines.erase, this.groups[this.current].erase]);
-  }
-
   draw(): void {
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginRenderPass({
@@ -188,6 +190,13 @@ class WebGpuBackend implements Backend {
     pass.draw(3);
     pass.end();
     this.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Frame timing: from submitting the work until the queue reports it done. */
+  time(work: () => void): Promise<number> {
+    const start = performance.now();
+    work();
+    return this.device.queue.onSubmittedWorkDone().then(() => performance.now() - start);
   }
 
   async read(): Promise<Float32Array> {
