@@ -25,13 +25,17 @@ function describe({ model, file }: DecodedNca, path: string): string {
   const rules = [
     t.alive ? `alive masking (channel ${t.alive.channel} > ${t.alive.threshold} in a 3x3 neighbourhood)` : '',
     t.clamp !== undefined ? `state clamped to [-${t.clamp}, ${t.clamp}]` : '',
+    ...(['perceptionClamp', 'hiddenClamp', 'updateClamp'] as const).map((k) => (t[k] !== undefined ? `${k} ${t[k]}` : '')),
   ].filter(Boolean);
-  const best = typeof m.extra?.bestScore === 'number' ? `${(m.extra.bestScore as number).toFixed(2)} dB (lowest long-run PSNR, iteration ${m.extra.bestIteration})` : null;
+  const scores = typeof m.extra?.bestScore === 'number' ? (m.extra.bestScore as number) : null;
+  const scoreKind = m.clipModel === 'texture-swd' ? 'texture score, -max(ratio / threshold)' : 'dB, lowest long-run PSNR';
+  const best = scores === null ? null : `${scores.toFixed(2)} (${scoreKind}, iteration ${m.extra!.bestIteration})`;
+  const scales = t.filterScales ? ` scaled by ${t.filterScales.map((v) => +v.toFixed(4)).join(', ')}` : '';
   const seed = model.seed.kind === 'image' ? `image ${model.seed.width}x${model.seed.height}` : model.seed.kind;
   const lines = [
     `${path}: .nca v${file.version}, ${file.byteLength} bytes`,
     `  channels     ${t.channels} (colour: ${colour})`,
-    `  perception   ${t.filters.join(', ')} (${t.padding} padding)`,
+    `  perception   ${t.filters.join(', ')}${scales} (${t.padding} padding)`,
     `  network      ${t.channels * t.filters.length} -> ${t.hidden} (${t.activation}) -> ${t.channels}, ${params} parameters`,
     `  update       stochastic, fire rate ${t.fireRate}${rules.length ? `; ${rules.join('; ')}` : ''}`,
     `  seed         ${seed}`,
