@@ -70,7 +70,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** `hardware` leaves the GPU choice to Chromium (benchmarks on a real GPU); tests always use SwiftShader. */
+/**
+ * `hardware` leaves the GPU choice to Chromium (benchmarks on a real GPU); tests always use
+ * SwiftShader. NCA_CHROMIUM names another Chromium than /usr/bin/chromium.
+ */
 export async function startHarness({ hardware = false } = {}): Promise<Harness> {
   const dist = mkdtempSync(join(tmpdir(), 'nca-player-dist-'));
   const profile = mkdtempSync(join(tmpdir(), 'nca-player-chromium-'));
@@ -92,10 +95,12 @@ export async function startHarness({ hardware = false } = {}): Promise<Harness> 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  // A real GPU may need more flags (bench/gpu-check.sh sets them): NCA_CHROMIUM_ARGS, space-separated.
+  const gpuArgs = (process.env.NCA_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean);
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
+    executablePath: process.env.NCA_CHROMIUM || '/usr/bin/chromium',
     headless: true,
-    args: hardware ? BASE_ARGS : CHROMIUM_ARGS,
+    args: hardware ? [...BASE_ARGS, ...gpuArgs] : CHROMIUM_ARGS,
   });
   return {
     url,
