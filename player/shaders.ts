@@ -145,7 +145,8 @@ export function aliveStep(k: ShaderConstants, store: Store): { functions: string
  * of the float64 reference (test/player/seed.test.ts). Body of main() with `cell` and `seed`.
  */
 export function noise(k: ShaderConstants, store: Store): { functions: string; body: string } {
-  const n = 4 * k.packs;
+  const channels = [...Array(k.channels).keys()];
+  const packs = [...Array(k.packs).keys()];
   return {
     functions: `${fires(k)}
 float lnUniform(uint u) {
@@ -173,22 +174,19 @@ float cosTurn(uint u) {
   float sine = select(s, c, flip);
   return select(select(select(sine, -cosine, q == 2u), -sine, q == 1u), cosine, q == 0u);
 }
+
+float normal(uint key, uint c, ivec2 cell) {
+  return sqrt(-2.0 * lnUniform(hash32(hash32(key ^ (2u * c)) ^ cellBits(cell)) >> 8u)) * cosTurn(hash32(hash32(key ^ (2u * c + 1u)) ^ cellBits(cell)) >> 8u);
+}
 `,
     body: `  uint key = hash32(seed ^ ${STREAM_NOISE}u);
-  float v[${n}];
-  float lo = 1e30;
-  float hi = -1e30;
-  for (int c = 0; c < ${k.channels}; c++) {
-    float z = sqrt(-2.0 * lnUniform(hash32(hash32(key ^ uint(2 * c)) ^ cellBits(cell)) >> 8u)) * cosTurn(hash32(hash32(key ^ uint(2 * c + 1)) ^ cellBits(cell)) >> 8u);
-    v[c] = z;
-    lo = min(lo, z);
-    hi = max(hi, z);
-  }
+${channels.map((c) => `  float z${c} = normal(key, ${c}u, cell);`).join('\n')}
+  float lo = z0;
+  float hi = z0;
+${channels.map((c) => `  lo = min(lo, z${c});\n  hi = max(hi, z${c});`).join('\n')}
   float range = select(1.0, hi - lo, hi > lo);
-  for (int c = 0; c < ${n}; c++) {
-    v[c] = select(0.0, (v[c] - lo) / range, c < ${k.channels});
-  }
-  ${store('vec4(v[4 * #], v[4 * # + 1], v[4 * # + 2], v[4 * # + 3])')}`,
+${packs.map((i) => `  vec4 n${i} = vec4(${[0, 1, 2, 3].map((j) => (4 * i + j < k.channels ? `(z${4 * i + j} - lo) / range` : '0.0')).join(', ')});`).join('\n')}
+  ${store('n#')}`,
   };
 }
 
