@@ -10,6 +10,7 @@ import { parseFlagsWithConfig } from '../config.ts';
 import { modelArg, readModel } from '../model.ts';
 import { checkOutputFile, prepareOutputFolder, writing } from '../outputs.ts';
 import { formatBytes, Progress } from '../progress.ts';
+import { DEVICES } from '../../trainer/engine/session.ts';
 import { choiceValue, colorValue, intValue, sizeValue, stringValue } from '../values.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import type { Command } from '../command.ts';
@@ -36,6 +37,8 @@ Options:
   --loop                  seamless loop: crossfade the ends
   --crossfade N           frames blended across the loop point (default frames/4)
   --seed N                noise and update-mask seed (default 0)
+  --device DEVICE         ${DEVICES.join(', ')} for the ort engine (default cpu; without
+                          the provider or an adapter it says so and runs on the CPU)
   --background #RRGGBB    what RGBA models are drawn over (default #ffffff)
   --engine ort|reference  ort is fast; reference is the plain-TS core (default ort)
   --config FILE           JSON file with any of these flags, e.g. {"size": "256x144"}
@@ -60,6 +63,7 @@ const options = {
   crossfade: { type: 'string' },
   seed: { type: 'string' },
   background: { type: 'string' },
+  device: { type: 'string' },
   engine: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
@@ -120,7 +124,8 @@ export const render: Command = {
     const seed = intValue(values, 'seed', 0, 0, 0xffffffff);
     const sinks = await openSinks(values, spec);
 
-    const engine = await createEngine(engineName, model, { width, height }, { seed, chunk: chunkFor(plan.stepsPerFrame) });
+    const device = choiceValue(values, 'device', DEVICES, 'cpu');
+    const engine = await createEngine(engineName, model, { width, height }, { seed, chunk: chunkFor(plan.stepsPerFrame), device });
     const progress = new Progress({ label: 'rendering', total: framesToRender(plan), unit: 'frames', enabled: !values.quiet });
     let written = 0;
     const started = performance.now();

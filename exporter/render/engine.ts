@@ -4,6 +4,7 @@
  * per call on onnxruntime (fast), `reference` is the plain-TS reference core (slow, exact).
  */
 import type { Grid, NcaModel } from '../../formats/index.ts';
+import type { Device } from '../../trainer/engine/session.ts';
 
 export const ENGINES = ['ort', 'reference'] as const;
 export type EngineName = (typeof ENGINES)[number];
@@ -26,6 +27,8 @@ export interface EngineOptions {
   seed?: number;
   /** Steps the ort engine runs per call to onnxruntime; `run` counts need not be multiples of it. */
   chunk?: number;
+  /** The ort engine's execution provider (trainer/engine/session.ts: falls back to the CPU with one line). */
+  device?: Device;
 }
 
 export async function createEngine(name: EngineName, model: NcaModel, grid: Grid, options: EngineOptions = {}): Promise<Engine> {

@@ -154,3 +154,16 @@ test('nca render --mp4/--webm write videos that ffprobe reads back (only where f
     assert.equal(probe.stdout.trim(), `${codec},34,18,5`, file);
   }
 });
+
+test('nca render --device webgpu: without an adapter (as here) one line says so and the CPU renders', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nca-render-device-'));
+  const gif = join(dir, 'out.gif');
+  const r = runNca(['render', 'examples/models/ring.nca', '--gif', gif, '--frames', '2', '--device', 'webgpu', '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(decodeGif(readFileSync(gif)).frames.length, 2);
+  const notes = r.stderr.split('\n').filter((line) => /webgpu/i.test(line));
+  assert.ok(notes.length <= 1, r.stderr);
+  if (notes.length === 1) assert.match(notes[0], /running on the CPU instead/);
+  const bad = runNca(['render', 'examples/models/ring.nca', '--gif', gif, '--device', 'tpu']);
+  assert.equal(bad.code, 64, bad.stderr);
+});
