@@ -3,10 +3,11 @@
  * source method's settings (128x128, batch 4, 80 steps, hidden 128), median of
  * several iterations, plus peak RSS. Prints JSON.
  *
- *   npm run bench:train -- --iterations 7 --segment-steps auto|N --size 128 --steps 80 --threads 2
+ *   npm run bench:train -- --iterations 7 --segment-steps auto|N --size 128 --steps 80 --threads 2 --device cpu|webgpu
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { checkDevice } from '../trainer/engine/session.ts';
 import { defaultTopology, weightShapes, type Weights } from '../formats/model.ts';
 import { Rng } from '../formats/random.ts';
 import { autoSegmentSteps, NcaRollout } from '../trainer/nca/rollout.ts';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '80' },
     hidden: { type: 'string', default: '128' },
     threads: { type: 'string', default: String(os.cpus().length) },
+    device: { type: 'string', default: 'cpu' },
   },
 });
 const n = (k: keyof typeof values) => Number(values[k]);
@@ -34,7 +36,8 @@ const weights: Weights = { w1: random('w1', 0.05), b1: random('b1', 0.05), w2: r
 const state = Float32Array.from({ length: shape.batch * topology.channels * size * size }, () => rng.next());
 
 const segmentSteps = values['segment-steps'] === 'auto' ? autoSegmentSteps(topology, shape, n('steps')) : n('segment-steps');
-const rollout = await NcaRollout.create(topology, shape, { segmentSteps, threads: n('threads') });
+const device = checkDevice(values.device!);
+const rollout = await NcaRollout.create(topology, shape, { segmentSteps, threads: n('threads'), device });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const forward: number[] = [];
 const backward: number[] = [];
@@ -58,7 +61,7 @@ console.log(
   JSON.stringify(
     {
       bench: 'nca forward+backward',
-      settings: { ...shape, steps: n('steps'), hidden: topology.hidden, segmentSteps, threads: n('threads'), iterations: n('iterations') },
+      settings: { ...shape, device, steps: n('steps'), hidden: topology.hidden, segmentSteps, threads: n('threads'), iterations: n('iterations') },
       median_s: { forward: median(forward), backward: median(backward), total: median(total), cpu: median(cpu) },
       all_total_s: total.map((t) => Number(t.toFixed(3))),
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
