@@ -83,35 +83,25 @@ const GAUSS = Array.from({ length: 2 * SSIM_RADIUS + 1 }, (_, i) => Math.exp(-((
  * border the window keeps only the taps inside the image, renormalised, so any size works.
  */
 function blur(plane: Float64Array, width: number, height: number): Float64Array {
-  const tmp = new Float64Array(plane.length);
+  const rows = new Float64Array(plane.length);
   const out = new Float64Array(plane.length);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      let s = 0;
-      let w = 0;
-      for (let d = -SSIM_RADIUS; d <= SSIM_RADIUS; d++) {
-        const xx = x + d;
-        if (xx < 0 || xx >= width) continue;
-        s += GAUSS[d + SSIM_RADIUS] * plane[y * width + xx];
-        w += GAUSS[d + SSIM_RADIUS];
-      }
-      tmp[y * width + x] = s / w;
-    }
-  }
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      let s = 0;
-      let w = 0;
-      for (let d = -SSIM_RADIUS; d <= SSIM_RADIUS; d++) {
-        const yy = y + d;
-        if (yy < 0 || yy >= height) continue;
-        s += GAUSS[d + SSIM_RADIUS] * tmp[yy * width + x];
-        w += GAUSS[d + SSIM_RADIUS];
-      }
-      out[y * width + x] = s / w;
-    }
-  }
+  for (let y = 0; y < height; y++) blurLine(plane, rows, y * width, 1, width);
+  for (let x = 0; x < width; x++) blurLine(rows, out, x, width, height);
   return out;
+}
+
+/** One line of `length` values from `start`, `stride` apart; the window is cut (and renormalised) at the edges. */
+function blurLine(src: Float64Array, dst: Float64Array, start: number, stride: number, length: number): void {
+  for (let i = 0; i < length; i++) {
+    let s = 0;
+    let w = 0;
+    for (let d = -SSIM_RADIUS; d <= SSIM_RADIUS; d++) {
+      if (i + d < 0 || i + d >= length) continue;
+      s += GAUSS[d + SSIM_RADIUS] * src[start + (i + d) * stride];
+      w += GAUSS[d + SSIM_RADIUS];
+    }
+    dst[start + i * stride] = s / w;
+  }
 }
 
 /**
