@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { checkDevice } from '../trainer/engine/session.ts';
+import { checkDevice, resolveDevice } from '../trainer/engine/session.ts';
 import { defaultTopology, weightShapes, type Weights } from '../formats/model.ts';
 import { Rng } from '../formats/random.ts';
 import { autoSegmentSteps, NcaRollout } from '../trainer/nca/rollout.ts';
@@ -37,6 +37,8 @@ const state = Float32Array.from({ length: shape.batch * topology.channels * size
 
 const segmentSteps = values['segment-steps'] === 'auto' ? autoSegmentSteps(topology, shape, n('steps')) : n('segment-steps');
 const device = checkDevice(values.device!);
+// What the sessions really run on (webgpu falls back to the CPU where it finds no adapter).
+const ranOn = resolveDevice(device);
 const rollout = await NcaRollout.create(topology, shape, { segmentSteps, threads: n('threads'), device });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const forward: number[] = [];
@@ -61,7 +63,7 @@ console.log(
   JSON.stringify(
     {
       bench: 'nca forward+backward',
-      settings: { ...shape, device, steps: n('steps'), hidden: topology.hidden, segmentSteps, threads: n('threads'), iterations: n('iterations') },
+      settings: { ...shape, device: ranOn, requestedDevice: device, steps: n('steps'), hidden: topology.hidden, segmentSteps, threads: n('threads'), iterations: n('iterations') },
       median_s: { forward: median(forward), backward: median(backward), total: median(total), cpu: median(cpu) },
       all_total_s: total.map((t) => Number(t.toFixed(3))),
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),

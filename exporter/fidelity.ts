@@ -4,6 +4,7 @@
  * update masks. NCAs feed their output back in, so small weight errors can grow with steps.
  */
 import { toColours, type Grid, type NcaModel, type Topology } from '../formats/index.ts';
+import { psnrOfValues } from './eval/metrics.ts';
 import { createEngine, type EngineName } from './render/engine.ts';
 
 export const FIDELITY_STEPS = [64, 256, 1024] as const;
@@ -34,15 +35,6 @@ export function displayColours(topology: Topology, state: Float32Array): Float32
   return out;
 }
 
-/** Peak signal-to-noise ratio of two images with values in [0, 1]. */
-export function psnr(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length || a.length === 0) throw new Error('psnr: images differ in size');
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += (a[i] - b[i]) ** 2;
-  const mse = sum / a.length;
-  return mse === 0 ? Infinity : -10 * Math.log10(mse);
-}
-
 /** PSNR of `candidate` against `reference` at each step count, run in lock step. */
 export async function measureFidelity(reference: NcaModel, candidate: NcaModel, options: FidelityOptions): Promise<FidelityRow[]> {
   const steps = [...(options.steps ?? FIDELITY_STEPS)].sort((x, y) => x - y);
@@ -60,7 +52,7 @@ export async function measureFidelity(reference: NcaModel, candidate: NcaModel, 
         await b.run(n);
         options.onProgress?.(a.steps);
       }
-      rows.push({ steps: target, psnr: psnr(displayColours(reference.topology, a.state()), displayColours(candidate.topology, b.state())) });
+      rows.push({ steps: target, psnr: psnrOfValues(displayColours(reference.topology, a.state()), displayColours(candidate.topology, b.state())) });
     }
   } finally {
     await a.dispose();

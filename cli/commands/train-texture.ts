@@ -3,6 +3,7 @@
  * with no download (multi-scale patch sliced-Wasserstein loss, docs/textures.md).
  */
 import { basename, extname } from 'node:path';
+import { textureSizeProblem } from '../../exporter/eval/texture-run.ts';
 import { encodePng } from '../../trainer/image/png.ts';
 import { ImageError, loadImage } from '../../trainer/image/load.ts';
 import { resizeRgba } from '../../trainer/pixel/pixel-loss.ts';
@@ -51,8 +52,13 @@ export async function textureSource(values: Values): Promise<RunSource<TextureLo
   const scale = numberValue(values, 'texture-scale', Math.min(1, TEXTURE_SIDE / Math.min(image.width, image.height)), 1e-3, 16);
   const exemplar = resizeRgba(image, Math.max(1, Math.round(image.width * scale)), Math.max(1, Math.round(image.height * scale)));
   const name = basename(path, extname(path));
+  const grid = sizeValue(values, 'size', `${TEXTURE_DEFAULTS.width}x${TEXTURE_DEFAULTS.height}`, 1024);
+  // Checked before any training: the run scores itself by the texture score, which needs these sizes.
+  const problem = textureSizeProblem(grid, exemplar);
+  if (problem?.what === 'grid') throw new CliError(`${problem.message}; use a larger --size`, EXIT.usage);
+  if (problem) throw new CliError(`${path}: ${problem.message}; use a larger image or --texture-scale`, EXIT.badInput);
   return {
-    grid: sizeValue(values, 'size', `${TEXTURE_DEFAULTS.width}x${TEXTURE_DEFAULTS.height}`, 1024),
+    grid,
     colorCount: 3,
     seed: 'noise',
     spec: { kind: 'texture', imagePng: Buffer.from(encodePng(exemplar)).toString('base64'), exemplarName: basename(path), scale },

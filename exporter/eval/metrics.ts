@@ -66,9 +66,15 @@ function sameSize(a: RgbImage, b: RgbImage, what: string): void {
  */
 export function psnr(a: RgbImage, b: RgbImage): number {
   sameSize(a, b, 'psnr');
+  return psnrOfValues(a.data, b.data);
+}
+
+/** The same PSNR over two equally long lists of values in [0, 1] (any layout). */
+export function psnrOfValues(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length || a.length === 0) throw new Error('psnr: images differ in size');
   let sum = 0;
-  for (let i = 0; i < a.data.length; i++) sum += (a.data[i] - b.data[i]) ** 2;
-  const mse = sum / a.data.length;
+  for (let i = 0; i < a.length; i++) sum += (a[i] - b[i]) ** 2;
+  const mse = sum / a.length;
   return mse === 0 ? Infinity : 10 * Math.log10(1 / mse);
 }
 

@@ -147,3 +147,15 @@ test('nca train --texture keeps the best model by the texture score, and nca eva
   assert.equal(report.bestScore, best.score);
   assert.equal(report.score, best.score, 'the trainer scores as nca eval --texture does (float, training grid, --score-steps)');
 });
+
+test('nca train --texture refuses an exemplar or a grid too small to score, before training (exit 65, 64)', () => {
+  const small = join(dir, 'small.png');
+  writeFileSync(small, encodePng(stripeTexture(30, 30, 8, 'vertical')));
+  const out = join(dir, 'small-run');
+  const r = runNca(['train', '--texture', small, '--out', out, '--iterations', '1', '--quiet']);
+  assert.equal(r.code, 65, r.stderr);
+  assert.match(r.stderr, /small\.png: the exemplar \(30x30 at this scale\) is too small to score.*use a larger image or --texture-scale/);
+  const grid = runNca(['train', '--texture', exemplarPath, '--out', out, '--size', '16x16', '--iterations', '1', '--quiet']);
+  assert.equal(grid.code, 64, grid.stderr);
+  assert.match(grid.stderr, /a 16x16 grid is too small to score .*use a larger --size/);
+});

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { measureFidelity, psnr } from '../../exporter/fidelity.ts';
+import { measureFidelity } from '../../exporter/fidelity.ts';
+import { psnrOfValues as psnr } from '../../exporter/eval/metrics.ts';
 import { quantize } from '../../exporter/quantize.ts';
 import { randomModel } from '../helpers/models.ts';
 
