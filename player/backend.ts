@@ -1,5 +1,5 @@
 /** The one interface both GPU backends implement, and the choice between them. */
-import { minor2Fields, type Grid, type NcaModel } from '../formats/index.ts';
+import type { Grid, NcaModel } from '../formats/index.ts';
 import { PlayerError } from './errors.ts';
 import { createWebGl2Backend } from './webgl2/backend.ts';
 import { createWebGpuBackend } from './webgpu/backend.ts';
@@ -32,12 +32,6 @@ export interface Backend {
 
 /** `auto` prefers WebGPU and falls back to WebGL2; a named backend is used or fails. */
 export async function createBackend(preference: BackendPreference, model: NcaModel): Promise<Backend> {
-  // The v1.2 activation clamps (imported Self-Organising Textures models) are not in the shaders yet:
-  // refuse rather than play such a model wrongly. `nca render` and the CLI's engines run them.
-  const clamps = minor2Fields(model.topology);
-  if (clamps.length > 0) {
-    throw new PlayerError('unsupported-model', `this player cannot run .nca v1.2 activation clamps yet (${clamps.join(', ')}); render the model with \`nca render\` instead`);
-  }
   const order: BackendKind[] = preference === 'auto' ? ['webgpu', 'webgl2'] : [preference];
   const failures: PlayerError[] = [];
   for (const kind of order) {

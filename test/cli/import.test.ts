@@ -3,7 +3,7 @@
  * against a NumPy transcription of that project's float update rule (tools/make_sot_fixture.py
  * writes the random models and the expected states in test/fixtures/sot/), plus the .nca v1.2
  * fields the rule needs (perception, hidden and update clamps) in the codec, the reference core,
- * the ORT engine and the player's refusal.
+ * and the ORT engine (the player's shaders: test/player/correctness.test.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -144,16 +144,6 @@ test('the ORT engine runs the v1.2 clamps like the reference core (nca render, n
   } finally {
     await engine.dispose();
   }
-});
-
-test('the web player refuses a v1.2 model with a clear error (its shaders do not have the clamps yet)', async () => {
-  const { createBackend } = await import('../../player/backend.ts');
-  const [model] = imported('wide.json');
-  await assert.rejects(createBackend('auto', model), (e: Error & { code?: string }) => {
-    assert.equal(e.code, 'unsupported-model');
-    assert.match(e.message, /cannot run \.nca v1\.2 activation clamps yet \(perceptionClamp, hiddenClamp, updateClamp\)/);
-    return true;
-  });
 });
 
 test('nca import sot writes one .nca per model, named after it, equal to the library\'s; --only, --json', () => {

@@ -2,7 +2,8 @@
  * The player's GPU state after N steps matches the reference core, for both backends on
  * SwiftShader. Tolerance: 1e-4 absolute on every channel of every cell (float32 state;
  * the GPU sums in another order and with fused multiply-adds, the reference in float64).
- * v1.0 models and v1.1 ones (alive masking, clamp, alphaBias, premultiplied colour).
+ * v1.0 models, v1.1 ones (alive masking, clamp, alphaBias, premultiplied colour) and v1.2 ones
+ * (the activation clamps of imported Self-Organising Textures models).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import {
   createState,
   decodeNca,
   encodeNca,
+  minor2Fields,
   ReferenceNca,
   standardMask,
   step,
@@ -88,6 +90,14 @@ const models: Record<string, { model: NcaModel; grid: Grid }> = {
     })(),
     grid: GRID,
   },
+  'activation-clamps': {
+    model: (() => {
+      const model = randomModel({ seed: 6, topology: { hidden: 32, clamp: 1, perceptionClamp: 0.4, hiddenClamp: 0.3, updateClamp: 0.03, color: { offset: 0, count: 3, bias: 0.5 } } });
+      model.weights.w2 = model.weights.w2.map((w) => w * 0.5);
+      return model;
+    })(),
+    grid: GRID,
+  },
 };
 
 /** The reference run of a model with some topology fields changed. */
@@ -106,11 +116,14 @@ function shortcutRun(model: NcaModel, grid: Grid): Float32Array {
 }
 
 /**
- * Each v1.1 field changes the reference run, so a player that ignored it, or took the shortcut
- * above, would fail the comparison; living models really have dead and live cells.
+ * Each v1.1 and v1.2 field changes the reference run, so a player that ignored it, or took the
+ * shortcut above, would fail the comparison; living models really have dead and live cells.
  */
-function checkV11Matters(model: NcaModel, grid: Grid, reference: Float32Array): void {
+function checkFieldsMatter(model: NcaModel, grid: Grid, reference: Float32Array): void {
   const { alive, clamp, channels, padding } = model.topology;
+  for (const field of minor2Fields(model.topology)) {
+    assert.ok(maxAbsDiff(reference, referenceWith(model, grid, { [field]: undefined })) > 0.05, `${field} matters`);
+  }
   if (clamp !== undefined) {
     const atClamp = reference.filter((v) => Math.abs(v) === Math.fround(clamp)).length;
     assert.ok(atClamp > 10 && atClamp < reference.length / 2, `values at the clamp: ${atClamp}`);
@@ -170,7 +183,7 @@ for (const backend of ['webgl2', 'webgpu']) {
       console.log(`  ${backend} ${name}: max |player - reference| = ${error.toExponential(2)} after ${STEPS} steps`);
       assert.ok(maxAbsDiff(reference, initial) > 1e-2, 'the automaton really moved, so the comparison means something');
       assert.ok(maxAbsDiff(reference, new Float32Array(reference.length)) < 10, 'an absolute tolerance needs bounded values');
-      checkV11Matters(model, grid, reference);
+      checkFieldsMatter(model, grid, reference);
       assert.ok(error < TOLERANCE, `max error ${error}`);
 
       // The canvas shows clamp(x[offset + i] + bias, 0, 1), top row first. A 2D canvas reads it back
