@@ -42,7 +42,7 @@ Options:
   --resume DIR           continue a stopped run exactly where its checkpoint is
   --iterations N         training iterations (default 1000)
   --size WxH             size of the target in cells (default: the image's size,
-                         scaled down to 64 cells on its long side)
+                         scaled down to 32 cells on its long side; 64 with --no-alive)
   --pad N                empty cells around the target (default: a quarter of
                          its long side, at least 6): room to grow and regrow
   --no-alive             a v1.0 model instead: the target fills the whole grid,
@@ -140,8 +140,13 @@ function isLiving(values: Values): boolean {
   return values['no-alive'] !== true && values.alive !== false;
 }
 
-/** The longest side a target gets by default: training cost grows with the grid's area. */
-const DEFAULT_TARGET_SIDE = 64;
+/**
+ * The longest side a target gets by default: training cost grows with the grid's area (and a
+ * living run's steps with its side). Living runs: 32 cells, so the default run on a 48 px icon
+ * (a 48x48 grid, 64-96 steps) fits in 30 minutes on 2 cores (docs/performance.md); 64 would
+ * take 4-5 times as long. v1.0 runs (--no-alive): 64.
+ */
+const DEFAULT_TARGET_SIDE = { living: 32, plain: 64 };
 
 /**
  * The pixel-target goal: the image, where it goes in the grid and the colour
@@ -159,7 +164,7 @@ async function pixelSource(values: Values, living: boolean): Promise<RunSource<P
   }
   const transparent = image.data.some((v, i) => i % 4 === 3 && v < 255);
   const name = basename(targetPath, extname(targetPath));
-  const shrink = Math.min(1, DEFAULT_TARGET_SIDE / Math.max(image.width, image.height));
+  const shrink = Math.min(1, DEFAULT_TARGET_SIDE[living ? 'living' : 'plain'] / Math.max(image.width, image.height));
   const size = values.size === undefined ? { width: Math.max(1, Math.round(image.width * shrink)), height: Math.max(1, Math.round(image.height * shrink)) } : sizeValue(values, 'size', '', 1024);
   // The checkpoint carries the target as PNG, whatever the input format, so --resume needs no file.
   const spec: PixelLossSpec = { kind: 'pixel', targetPng: Buffer.from(encodePng(image)).toString('base64'), targetName: basename(targetPath) };
