@@ -120,6 +120,8 @@ export interface RegrowReport {
   psnrErased: number;
   /** Steps until the PSNR was back within `withinDb` of psnrBefore (a multiple of `every`), or null if not within `max`. */
   steps: number | null;
+  /** PSNR when the test stopped: on regrowing, or after `max` steps when it did not regrow. */
+  psnrEnd: number;
   max: number;
   every: number;
   withinDb: number;
@@ -288,8 +290,10 @@ async function regrowth(model: NcaModel, state: Float32Array, at: number, before
     const psnrErased = score();
     let steps: number | null = null;
     let k = 0;
+    let psnr = psnrErased;
     for (;;) {
-      if (score() >= before - r.withinDb) {
+      psnr = k === 0 ? psnrErased : score();
+      if (psnr >= before - r.withinDb) {
         steps = k;
         break;
       }
@@ -300,7 +304,7 @@ async function regrowth(model: NcaModel, state: Float32Array, at: number, before
       k += n;
     }
     plan.skip(r.max - k); // the budget not needed, so the progress total adds up
-    return { at, psnrBefore: before, psnrErased: round(psnrErased, 2), steps, max: r.max, every: r.every, withinDb: r.withinDb };
+    return { at, psnrBefore: before, psnrErased: round(psnrErased, 2), steps, psnrEnd: round(psnr, 2), max: r.max, every: r.every, withinDb: r.withinDb };
   } finally {
     await engine.dispose();
   }

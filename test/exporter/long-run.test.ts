@@ -56,6 +56,7 @@ test('a model that grows and regrows: regrowth is counted in steps of --every, a
   assert.ok(r.steps !== null && r.steps > 0 && r.steps <= 200 && r.steps % 5 === 0, `regrew in ${r.steps}`);
   // It regrows no faster than a cell per step can spread over the 7 erased columns.
   assert.ok(r.steps! >= 7, `regrew in ${r.steps}`);
+  assert.ok(r.psnrEnd >= r.psnrBefore - 1 && r.psnrEnd > r.psnrErased, `the PSNR where it stopped: ${r.psnrEnd}`);
   const without = await evaluateLongRun(model, { target: red, steps: [60, 90], int8: false, regrow: false });
   assert.deepEqual(without.runs[0].marks, withRegrow.runs[0].marks);
 });
