@@ -1,21 +1,37 @@
 #!/usr/bin/env bash
-# Rebuilds the shipped examples from nothing: draws the targets, trains each living model
-# (pixel-target mode with the defaults: alive masking, clamp, ranked pool, damage, QAT, best
-# model kept by its long-run score), exports int8 .nca files with their fidelity reports,
-# checks each with `nca eval` (10^2..10^5 steps, float and int8, regrowth) and renders the
-# GIF previews. See examples/README.md for timings and scores.
-# Usage: examples/reproduce.sh [name ...]     (default: ring heart flower)
+# Rebuilds the shipped examples from nothing.
+# Shapes (ring heart flower): draws the targets, trains each living model (pixel-target mode with
+# the defaults: alive masking, clamp, ranked pool, damage, QAT, best model kept by its long-run
+# score), exports int8 .nca files with their fidelity reports, checks each with `nca eval`
+# (10^2..10^5 steps, float and int8, regrowth) and renders the GIF previews.
+# Textures (cells stripes marble): draws the seamless exemplars, trains each with `--texture`
+# defaults, exports int8, checks with `nca eval --texture` (10^3..10^5 steps) and renders a
+# looping GIF. See examples/README.md for timings and scores.
+# Usage: examples/reproduce.sh [name ...]     (default: all six)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nca() { echo "+ nca $*" >&2; node bin/nca.mjs "$@"; }
+# Iterations per shape; the heart needs a longer run than the ring and the flower.
+declare -A ITERATIONS=([ring]=500 [flower]=500 [heart]=1500)
 
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(ring heart flower)
+[ ${#names[@]} -eq 0 ] && names=(ring heart flower cells stripes marble)
 npx tsx examples/make-targets.ts
+npx tsx examples/make-textures.ts
 mkdir -p examples/models examples/previews
 for n in "${names[@]}"; do
-  # One thread: a run repeats exactly only for the same thread count.
-  nca train --target "examples/targets/$n.png" --out "runs/examples/$n" --size 20x20 --iterations 500 \
+  if [ -f "examples/textures/$n.png" ]; then
+    # One thread: a run repeats exactly only for the same thread count.
+    nca train --texture "examples/textures/$n.png" --out "runs/examples/$n" --iterations 1000 \
+      --preview-every 250 --threads 1 --quiet
+    nca export "runs/examples/$n" --out "examples/models/$n.nca" --dtype int8 --json --quiet > "examples/models/$n.fidelity.json"
+    nca eval "runs/examples/$n" --texture "examples/textures/$n.png" --json --quiet \
+      --strip "examples/previews/$n.eval.png" > "examples/models/$n.eval.json" || [ $? -eq 3 ]
+    nca render "examples/models/$n.nca" --gif "examples/previews/$n.gif" --size 64x64 --scale 2 \
+      --frames 36 --steps-per-frame 4 --fps 12 --loop --quiet
+    continue
+  fi
+  nca train --target "examples/targets/$n.png" --out "runs/examples/$n" --size 20x20 --iterations "${ITERATIONS[$n]}" \
     --preview-every 250 --threads 1 --quiet
   nca export "runs/examples/$n" --out "examples/models/$n.nca" --dtype int8 \
     --fidelity-size 32x32 --json --quiet > "examples/models/$n.fidelity.json"

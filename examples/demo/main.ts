@@ -3,7 +3,6 @@ import '../../player/index.ts';
 import type { NcaPlayer } from '../../player/index.ts';
 
 const background = document.querySelector<NcaPlayer>('#background')!;
-const gallery = document.querySelector('#gallery')!;
 const status = document.querySelector('#status')!;
 const input = (id: string) => document.querySelector<HTMLInputElement>(`#${id}`)!;
 
@@ -26,6 +25,12 @@ const play = document.querySelector<HTMLButtonElement>('#play')!;
 play.addEventListener('click', () => (background.paused = !background.paused));
 document.querySelector('#restart')!.addEventListener('click', () => background.restart());
 
+/** Full window: the background alone (a screensaver); Esc, or a click that is not a drag, brings the panels back. */
+const setBare = (bare: boolean) => document.body.classList.toggle('bare', bare);
+document.querySelector('#bare')!.addEventListener('click', () => setBare(true));
+addEventListener('keydown', (event) => event.key === 'Escape' && setBare(false));
+background.addEventListener('dblclick', () => setBare(false));
+
 /** Steps per second, from the frame events of the last second. */
 let stepsPerSecond = 0;
 let mark = { time: performance.now(), step: 0 };
@@ -46,9 +51,15 @@ setInterval(() => {
 }, 250);
 background.addEventListener('load', () => (mark = { time: performance.now(), step: 0 }));
 
-/** One small player per model; clicking one shows it in the background. */
-const models: { name: string; url: string }[] = await (await fetch('/models.json')).json();
-for (const [index, { name, url }] of models.entries()) {
+/**
+ * One small player per model, in the section of its kind; clicking one shows it in the
+ * background. `#NAME` in the address picks a model, and `#NAME/bare` plays it full window.
+ */
+type Listing = { name: string; url: string; kind: 'texture' | 'shape' };
+const models: Listing[] = await (await fetch('/models.json')).json();
+const [wanted, mode] = decodeURIComponent(location.hash.slice(1)).split('/');
+const figures = new Map<string, HTMLElement>();
+for (const { name, url, kind } of models) {
   const figure = document.createElement('figure');
   const player = document.createElement('nca-player');
   player.src = url;
@@ -64,9 +75,14 @@ for (const [index, { name, url }] of models.entries()) {
   figure.append(player, caption);
   figure.addEventListener('click', () => {
     background.src = url;
-    gallery.querySelector('.active')?.classList.remove('active');
+    document.querySelector('figure.active')?.classList.remove('active');
     figure.classList.add('active');
   });
-  gallery.append(figure);
-  if (index === 0) figure.click();
+  document.querySelector(kind === 'texture' ? '#textures' : '#shapes')!.append(figure);
+  figures.set(name.replace(/\.nca$/, ''), figure);
 }
+for (const gallery of document.querySelectorAll('.gallery')) (gallery.parentElement as HTMLElement).hidden = gallery.childElementCount === 0;
+// A texture fills the window best, so the page opens on the first one.
+const first = models.find((m) => m.kind === 'texture') ?? models[0];
+(figures.get(wanted) ?? (first && figures.get(first.name.replace(/\.nca$/, ''))))?.click();
+setBare(mode === 'bare');

@@ -1,13 +1,15 @@
 /**
  * `npm run demo`: serves examples/demo with Vite at http://127.0.0.1:5173/.
  * Models: examples/models/*.nca when there are any (the project's trained examples), else
- * the hand-built ones of ./models.ts, encoded on the fly. The page lists them at /models.json.
+ * the hand-built ones of ./models.ts, encoded on the fly. The page lists them at /models.json,
+ * each with its kind: a `texture` (noise seed: fills any grid, a page background) or a `shape`
+ * (grows from one cell).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer, type Plugin, type ViteDevServer } from 'vite';
-import { NCA_MIME } from '../../formats/index.ts';
+import { decodeNca, NCA_MIME } from '../../formats/index.ts';
 import { demoModels } from './models.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,6 +26,10 @@ function findModels(): Map<string, () => Uint8Array> {
   return new Map(demoModels().map(({ name, bytes }) => [name, () => bytes]));
 }
 
+function modelKind(bytes: Uint8Array): 'texture' | 'shape' {
+  return decodeNca(bytes).model.seed.kind === 'noise' ? 'texture' : 'shape';
+}
+
 /** Starts the demo server; `port` 0 picks a free one. */
 export async function startDemoServer(port: number): Promise<ViteDevServer> {
   const models = findModels();
@@ -34,7 +40,8 @@ export async function startDemoServer(port: number): Promise<ViteDevServer> {
         const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
         if (path === '/models.json') {
           response.setHeader('content-type', 'application/json');
-          return void response.end(JSON.stringify([...models.keys()].map((name) => ({ name, url: `/models/${name}` }))));
+          const list = [...models].map(([name, bytes]) => ({ name, url: `/models/${name}`, kind: modelKind(bytes()) }));
+          return void response.end(JSON.stringify(list));
         }
         const model = path.startsWith('/models/') ? models.get(path.slice('/models/'.length)) : undefined;
         if (!model) return next();

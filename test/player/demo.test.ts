@@ -45,3 +45,22 @@ test('demo: gallery players and the background load, run and take control change
   assert.match((await page.textContent('#status')) ?? '', /(webgpu|webgl2) · \d+×\d+ cells/);
   assert.deepEqual(errors, []);
 });
+
+test('demo: textures have their own section and play full window from the address', async () => {
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  const models: { name: string; kind: string }[] = await (await page.request.get(new URL('/models.json', server.resolvedUrls!.local[0]).href)).json();
+  const textures = models.filter((m) => m.kind === 'texture');
+  assert.ok(textures.length >= 1, 'at least one texture model');
+  assert.equal(models.filter((m) => m.kind === 'shape').length + textures.length, models.length);
+  const name = textures.at(-1)!.name;
+  await page.goto(`${server.resolvedUrls!.local[0]}#${name.replace(/\.nca$/, '')}/bare`);
+  await page.waitForFunction(() => (document.querySelector('#background') as any).stepCount > 0, null, { timeout: 60_000 });
+  assert.equal(await page.evaluate(() => (document.querySelector('#background') as any).src), `/models/${name}`);
+  assert.equal(await page.evaluate(() => document.querySelector('#textures')!.childElementCount), textures.length);
+  assert.equal(await page.isVisible('main'), false, 'full window: the panels are hidden');
+  await page.keyboard.press('Escape');
+  assert.equal(await page.isVisible('main'), true, 'Esc brings them back');
+  assert.deepEqual(errors, []);
+});
