@@ -192,23 +192,21 @@ async function pixelSource(values: Values, living: boolean): Promise<RunSource<P
 /**
  * The trainer's long-run score for a pixel-target run: the lowest PSNR (over
  * white, float and int8) of `steps`-long rollouts from the seed, as `nca eval`
- * measures it; 0 when the pattern died or exploded at any of them. Living runs
- * also erase the right half at the first step count, as `nca eval` does, and
- * count the PSNR where that regrowth test stopped (regrown, or 2000 steps later):
- * a model that holds but never heals scores what a visitor sees after damage.
+ * measures it; 0 when the pattern died or exploded at any of them. (Counting the
+ * regrowth test in the score too was tried: it picked models that healed a little
+ * better but held worse past the score's horizon; docs/performance.md.)
  */
-export function pixelScore(spec: PixelLossSpec, config: TrainConfig, living: boolean): (model: NcaModel) => Promise<number> {
+function pixelScore(spec: PixelLossSpec, config: TrainConfig): (model: NcaModel) => Promise<number> {
   const steps = config.scoreSteps;
   const image = decodePng(Buffer.from(spec.targetPng, 'base64'));
   const box = spec.box ?? { x: 0, y: 0, width: config.width, height: config.height };
   const target = resizeRgba(image, box.width, box.height);
   const grid = { width: config.width, height: config.height };
   return async (model) => {
-    const report = await evaluateLongRun(model, { target, grid, steps, regrow: living && { at: steps[0] }, int8: true });
+    const report = await evaluateLongRun(model, { target, grid, steps, regrow: false, int8: true });
     // An empty frame can out-score a pattern that is almost right; on a page, nothing is the worst outcome.
     const dead = report.runs.some((run) => run.marks.some((m) => m.died || m.exploded));
-    const healed = Math.min(...report.runs.map((run) => run.regrow?.psnrEnd ?? Infinity));
-    return dead ? 0 : Math.min(report.score ?? 0, healed);
+    return dead ? 0 : (report.score ?? 0);
   };
 }
 
@@ -240,7 +238,7 @@ function textureScorer(spec: TextureLossSpec, config: TrainConfig): TrainerOptio
 /** The long-run scorer of a run's loss, if it has one. */
 function scorerFor(spec: TrainState['lossSpec'], config: TrainConfig): TrainerOptions['score'] {
   if (spec.kind === 'texture') return textureScorer(spec as TextureLossSpec, config);
-  return spec.kind === 'pixel' ? pixelScore(spec as PixelLossSpec, config, config.topology.alive !== undefined) : undefined;
+  return spec.kind === 'pixel' ? pixelScore(spec as PixelLossSpec, config) : undefined;
 }
 
 /**

@@ -5,8 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeNca, type NcaModel } from '../../formats/index.ts';
 import { decodePng, encodePng } from '../../trainer/image/png.ts';
-import { pixelScore } from '../../cli/commands/train.ts';
-import { SOURCE_METHOD } from '../../trainer/train/config.ts';
 import { runNca } from '../helpers/cli.ts';
 import { blobTarget, driftingModel, fixedPointModel, growingModel, solidRed } from '../exporter/eval-models.ts';
 
@@ -193,7 +191,7 @@ test('nca eval: bad input gets one line and the documented exit code; --help has
   assert.match(runNca(['--help']).stdout, /^ {2}eval +run a model for a long time/m);
 });
 
-test('nca train --target scores its models as nca eval does: the lowest PSNR, regrowth included', () => {
+test('nca train --target scores its models as nca eval does: the lowest PSNR, float and int8', () => {
   const out = join(dir, 'scored-run');
   const train = runNca([
     'train', '--target', targetPath, '--out', out, '--iterations', '2', '--steps', '8', '--batch', '2', '--pool', '4', '--hidden', '16',
@@ -203,19 +201,8 @@ test('nca train --target scores its models as nca eval does: the lowest PSNR, re
   const scores = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.kind === 'score');
   assert.deepEqual(scores.map((e) => e.iteration), [1, 2]);
   const best = scores.reduce((a, b) => (b.score > a.score ? b : a));
-  const evaluated = JSON.parse(runNca(['eval', out, '--target', targetPath, '--steps', '20,40', '--regrow-at', '20', '--quiet', '--json']).stdout);
+  const evaluated = JSON.parse(runNca(['eval', out, '--target', targetPath, '--steps', '20,40', '--no-regrow', '--quiet', '--json']).stdout);
   const dead = evaluated.runs.some((run: any) => run.marks.some((m: any) => m.died || m.exploded));
-  const psnrs = evaluated.runs.flatMap((run: any) => [...run.marks.map((m: any) => m.psnr), run.regrow.psnrEnd]);
+  const psnrs = evaluated.runs.flatMap((run: any) => run.marks.map((m: any) => m.psnr));
   assert.equal(best.score, dead ? 0 : Math.min(...psnrs));
-});
-
-test('a living run\'s score counts regrowth: a model that holds its target but cannot heal scores the erased frame', async () => {
-  const model = fixedPointModel(target);
-  const spec = { kind: 'pixel' as const, targetPng: Buffer.from(encodePng(target)).toString('base64'), targetName: 'blob.png', box: { x: 4, y: 3, width: 8, height: 6 } };
-  const config = { ...SOURCE_METHOD, topology: model.topology, width: 16, height: 12, scoreSteps: [20, 40] };
-  const report = JSON.parse(runNca(['eval', fixedPath, '--target', targetPath, '--steps', '20,40', '--regrow-at', '20', '--quiet', '--json']).stdout);
-  const erased = report.runs[0].regrow.psnrErased;
-  assert.ok(erased < 25 && report.runs[0].marks.every((m: any) => m.psnr > erased + 10), 'it holds, and erasing hurts');
-  assert.equal(await pixelScore(spec, config, true)(model), erased);
-  assert.equal(await pixelScore(spec, config, false)(model), Math.min(...report.runs.flatMap((run: any) => run.marks.map((m: any) => m.psnr))), 'v1.0 runs: no regrowth test');
 });
