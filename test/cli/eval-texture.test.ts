@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { encodeNca, type NcaModel } from '../../formats/index.ts';
 import { decodePng, encodePng } from '../../trainer/image/png.ts';
 import { stripeTexture } from '../../trainer/texture/synthetic.ts';
-import { runNca } from '../helpers/cli.ts';
+import { runNca, trainingScores } from '../helpers/cli.ts';
 import { enlarged, holdingModel } from '../exporter/texture-eval-models.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'nca-eval-texture-'));
@@ -137,9 +137,8 @@ test('nca train --texture keeps the best model by the texture score, and nca eva
     '--score-every', '1', '--score-steps', '25,50', '--preview-every', '0', '--quiet',
   ]);
   assert.equal(train.code, 0, train.stderr);
-  const scores = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.kind === 'score');
+  const { scores, best } = trainingScores(out);
   assert.deepEqual(scores.map((e) => e.iteration), [1, 2], 'scored every iteration');
-  const best = scores.reduce((a, b) => (b.score > a.score ? b : a));
   const evaluated = runNca(['eval', out, '--texture', exemplarPath, '--steps', '25,50', '--no-int8', '--quiet', '--json']);
   const report = JSON.parse(evaluated.stdout);
   assert.deepEqual(report.grid, { width: 24, height: 24 }, 'the training grid');

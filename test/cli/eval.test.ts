@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeNca, type NcaModel } from '../../formats/index.ts';
 import { decodePng, encodePng } from '../../trainer/image/png.ts';
-import { runNca } from '../helpers/cli.ts';
+import { runNca, trainingScores } from '../helpers/cli.ts';
 import { blobTarget, driftingModel, fixedPointModel, growingModel, solidRed } from '../exporter/eval-models.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'nca-eval-'));
@@ -198,9 +198,8 @@ test('nca train --target scores its models as nca eval does: the lowest PSNR, fl
     '--score-every', '1', '--score-steps', '20,40', '--preview-every', '0', '--quiet',
   ]);
   assert.equal(train.code, 0, train.stderr);
-  const scores = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.kind === 'score');
+  const { scores, best } = trainingScores(out);
   assert.deepEqual(scores.map((e) => e.iteration), [1, 2]);
-  const best = scores.reduce((a, b) => (b.score > a.score ? b : a));
   const evaluated = JSON.parse(runNca(['eval', out, '--target', targetPath, '--steps', '20,40', '--no-regrow', '--quiet', '--json']).stdout);
   const dead = evaluated.runs.some((run: any) => run.marks.some((m: any) => m.died || m.exploded));
   const psnrs = evaluated.runs.flatMap((run: any) => run.marks.map((m: any) => m.psnr));
