@@ -297,6 +297,13 @@ function describeTexture(report: TextureRunReport, path: string, texture: string
   return lines.join('\n');
 }
 
+/** `--json`: what the command was given (`head`), then the report without its frames, whether the thresholds applied, and the strip. */
+function printJsonReport(head: Record<string, unknown>, report: { runs: { frames?: unknown }[] }, applied: boolean, strip: unknown): void {
+  const { runs, ...rest } = report;
+  const summary = { ...head, ...rest, runs: runs.map(({ frames, ...run }) => run), thresholdsApplied: applied, strip };
+  console.log(JSON.stringify(summary, null, 2));
+}
+
 /** `nca eval MODEL --texture IMAGE`: the texture report (exemplar/texture-run.ts). */
 async function evalTexture(values: Record<string, unknown>, path: string): Promise<number> {
   const misplaced = TARGET_FLAGS.find((f) => values[f] !== undefined);
@@ -346,18 +353,8 @@ async function evalTexture(values: Record<string, unknown>, path: string): Promi
   const bestScore = bestScoreOf(model);
   const applied = !values['no-thresholds'];
   if (values.json) {
-    const { exemplarFrame, runs, ...rest } = report;
-    const summary = {
-      model: path,
-      texturePath,
-      textureScale: { value: scale, from: scaleFrom },
-      bestScore: bestScore ?? null,
-      ...rest,
-      runs: runs.map(({ frames, ...run }) => run),
-      thresholdsApplied: applied,
-      strip,
-    };
-    console.log(JSON.stringify(summary, null, 2));
+    const { exemplarFrame, ...rest } = report;
+    printJsonReport({ model: path, texturePath, textureScale: { value: scale, from: scaleFrom }, bestScore: bestScore ?? null }, rest, applied, strip);
   } else {
     const what = `texture ${texturePath} (${image.width}x${image.height}, scale ${Number(scale.toPrecision(4))} ${scaleFrom}: ${exemplar.width}x${exemplar.height})`;
     console.log(describeTexture(report, path, what, bestScore, applied));
@@ -425,17 +422,8 @@ export const evalCommand: Command = {
     const bestScore = bestScoreOf(model);
     const applied = !values['no-thresholds'];
     if (values.json) {
-      const { targetFrame, runs, ...rest } = report;
-      const summary = {
-        model: path,
-        targetPath: targetPath ?? null,
-        bestScore: bestScore ?? null,
-        ...rest,
-        runs: runs.map(({ frames, ...run }) => run),
-        thresholdsApplied: applied,
-        strip,
-      };
-      console.log(JSON.stringify(summary, null, 2));
+      const { targetFrame, ...rest } = report;
+      printJsonReport({ model: path, targetPath: targetPath ?? null, bestScore: bestScore ?? null }, rest, applied, strip);
     } else {
       console.log(describe(report, path, image && targetPath ? { path: targetPath, width: image.width, height: image.height } : null, bestScore, applied));
       if (strip) console.log(`wrote ${strip.path} (${strip.width}x${strip.height})`);
