@@ -8,11 +8,12 @@ import type { Metadata } from '../../formats/model.ts';
 import { clipLoss, DEFAULT_CLIP_SETTINGS, DISTANCES, type ClipLossSettings } from '../../trainer/clip/clip-loss.ts';
 import { ClipConfigError } from '../../trainer/clip/config.ts';
 import { coverCount } from '../../trainer/clip/cutouts.ts';
-import { checkClipDir, ClipOfflineError, DEFAULT_CLIP_REPO, ensureClipFiles, HubError } from '../../trainer/clip/hub.ts';
+import { checkClipDir, DEFAULT_CLIP_REPO, ensureClipFiles } from '../../trainer/clip/files.ts';
+import { HubError, HubOfflineError } from '../../trainer/weights/hub.ts';
 import { fitImagePrompt, readImagePrompt, type ImagePromptFile } from '../../trainer/clip/image-prompt.ts';
 import { loadClip, type ClipModel } from '../../trainer/clip/model.ts';
 import { parseImagePrompt, parseNegativePrompts, parsePrompts, PromptError } from '../../trainer/clip/prompts.ts';
-import { SafetensorsError } from '../../trainer/clip/safetensors.ts';
+import { SafetensorsError } from '../../trainer/weights/safetensors.ts';
 import { embedTargets, type ClipTarget, type ImagePrompt } from '../../trainer/clip/targets.ts';
 import type { SessionOptions } from '../../trainer/engine/session.ts';
 import { ImageError } from '../../trainer/image/load.ts';
@@ -170,7 +171,7 @@ async function openModel(ref: ClipLossSpec['model'], options: ClipRunOptions): P
         ? checkClipDir(ref.path)
         : await ensureClipFiles({ repo: ref.repo, revision: ref.revision, ...(options.quiet ? { progress: { write: () => true } as never, log: () => {} } : {}) });
   } catch (error) {
-    if (error instanceof ClipOfflineError) throw new CliError(error.message, EXIT.offline);
+    if (error instanceof HubOfflineError) throw new CliError(error.message, EXIT.offline);
     if (error instanceof HubError) throw new CliError(error.message, 'path' in ref ? EXIT.noInput : EXIT.failure);
     throw error;
   }

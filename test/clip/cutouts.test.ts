@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../formats/random.ts';
-import { SafetensorsFile } from '../../trainer/clip/safetensors.ts';
+import { SafetensorsFile } from '../../trainer/weights/safetensors.ts';
 import { coverCount, cutoutMatrices, planCutouts, resampleMatrix, DEFAULT_CUTOUTS } from '../../trainer/clip/cutouts.ts';
 
 test('resampling matches torch bilinear interpolation (antialiased when shrinking)', () => {

@@ -6,8 +6,9 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { ClipOfflineError, ensureClipFiles, HubError } from '../../trainer/clip/hub.ts';
-import { byteProgress, formatProgress } from '../../trainer/clip/progress.ts';
+import { ensureClipFiles } from '../../trainer/clip/files.ts';
+import { HubError, HubOfflineError } from '../../trainer/weights/hub.ts';
+import { byteProgress, formatProgress } from '../../trainer/weights/progress.ts';
 
 const REPO = 'test-org/clip-tiny';
 const COMMIT = 'c0ffee'.padEnd(40, '0');
@@ -156,7 +157,7 @@ test('no server, or HF_HUB_OFFLINE, with an empty cache: exit code 2 and how to 
   await hub.close();
   for (const options of [{ endpoint: deadEndpoint }, { endpoint: deadEndpoint, offline: true }]) {
     await assert.rejects(ensureClipFiles({ cacheDir: freshCache(), ...options, ...quiet }), (err: Error) => {
-      assert.ok(err instanceof ClipOfflineError);
+      assert.ok(err instanceof HubOfflineError);
       assert.equal(err.exitCode, 2);
       assert.match(err.message, /openai\/clip-vit-base-patch32@3d74acf9/);
       assert.match(err.message, /huggingface-cli download openai\/clip-vit-base-patch32 config.json tokenizer.json model.safetensors/);

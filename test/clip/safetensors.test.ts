@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SafetensorsFile } from '../../trainer/clip/safetensors.ts';
+import { SafetensorsFile } from '../../trainer/weights/safetensors.ts';
 
 const fixtures = new URL('../fixtures/safetensors/', import.meta.url);
 const dtypesPath = new URL('dtypes.safetensors', fixtures).pathname;

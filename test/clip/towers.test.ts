@@ -9,7 +9,7 @@ import { Graph } from '../../trainer/graph/graph.ts';
 import * as op from '../../trainer/graph/ops.ts';
 import { gradients } from '../../trainer/autodiff/gradients.ts';
 import { Session } from '../../trainer/engine/session.ts';
-import { SafetensorsFile } from '../../trainer/clip/safetensors.ts';
+import { SafetensorsFile } from '../../trainer/weights/safetensors.ts';
 import { embedTexts, loadClip } from '../../trainer/clip/model.ts';
 import { visionTower } from '../../trainer/clip/vision.ts';
 import { normalizePixels } from '../../trainer/clip/pipeline.ts';

@@ -7,7 +7,7 @@
 import type { Value } from '../graph/graph.ts';
 import * as op from '../graph/ops.ts';
 import type { EncoderConfig } from './config.ts';
-import { scaledBy, type ClipWeights } from './weights.ts';
+import { scaledBy, type FedWeights } from '../weights/fed-weights.ts';
 
 export interface EncoderShape {
   sequences: number;
@@ -15,7 +15,7 @@ export interface EncoderShape {
 }
 
 /** y = x W^T + b for x [rows, in] and a checkpoint Linear `prefix` of size out x in. */
-export function linear(w: ClipWeights, x: Value, prefix: string, out: number, bias = true, scale = 1): Value {
+export function linear(w: FedWeights, x: Value, prefix: string, out: number, bias = true, scale = 1): Value {
   const g = x.graph;
   const inSize = x.shape[1];
   const transform = scale === 1 ? undefined : scaledBy(scale);
@@ -24,7 +24,7 @@ export function linear(w: ClipWeights, x: Value, prefix: string, out: number, bi
   return op.gemm(x, weight, b, { transB: true });
 }
 
-export function layerNorm(w: ClipWeights, x: Value, prefix: string, eps: number): Value {
+export function layerNorm(w: FedWeights, x: Value, prefix: string, eps: number): Value {
   const d = x.shape[x.rank - 1];
   return op.layerNorm(x, w.param(x.graph, `${prefix}.weight`, [d]), w.param(x.graph, `${prefix}.bias`, [d]), -1, eps).y;
 }
@@ -41,7 +41,7 @@ export function firstTokens(x: Value, s: EncoderShape): Value {
 }
 
 /** Self-attention; with `firstOnly`, only the first token of each sequence asks (its keys and values still come from all). */
-function attention(w: ClipWeights, x: Value, prefix: string, c: EncoderConfig, s: EncoderShape, mask: Value | null, firstOnly: boolean): Value {
+function attention(w: FedWeights, x: Value, prefix: string, c: EncoderConfig, s: EncoderShape, mask: Value | null, firstOnly: boolean): Value {
   const d = c.hiddenSize;
   const headSize = d / c.heads;
   const heads = (v: Value, length: number) => op.transpose(op.reshape(v, [s.sequences, length, c.heads, headSize]), [0, 2, 1, 3]);
@@ -61,7 +61,7 @@ function attention(w: ClipWeights, x: Value, prefix: string, c: EncoderConfig, s
  * With `firstTokenOnly` the result is just each sequence's first token, [sequences, D]: the last
  * layer then computes nothing else (for the ViT's class-token pooling it saves about 7% of the tower).
  */
-export function encoder(w: ClipWeights, x: Value, prefix: string, c: EncoderConfig, s: EncoderShape, mask: Value | null = null, firstTokenOnly = false): Value {
+export function encoder(w: FedWeights, x: Value, prefix: string, c: EncoderConfig, s: EncoderShape, mask: Value | null = null, firstTokenOnly = false): Value {
   if (firstTokenOnly && mask) throw new Error('encoder: first-token-only output is for unmasked (vision) encoders');
   let h = x;
   for (let i = 0; i < c.layers; i++) {

@@ -9,7 +9,7 @@ import { Graph } from '../graph/graph.ts';
 import { Session, type SessionOptions } from '../engine/session.ts';
 import { parseClipConfig, type ClipConfig } from './config.ts';
 import { ClipTokenizer } from './tokenizer.ts';
-import { ClipWeights } from './weights.ts';
+import { FedWeights } from '../weights/fed-weights.ts';
 import { textTower } from './text.ts';
 import { visionTower } from './vision.ts';
 import { normalizePixels } from './pipeline.ts';
@@ -18,7 +18,7 @@ export interface ClipModel {
   dir: string;
   config: ClipConfig;
   tokenizer: ClipTokenizer;
-  weights: ClipWeights;
+  weights: FedWeights;
 }
 
 export function loadClip(dir: string): ClipModel {
@@ -34,7 +34,7 @@ export function loadClip(dir: string): ClipModel {
     dir,
     config,
     tokenizer: ClipTokenizer.load(dir, config.text.contextLength),
-    weights: ClipWeights.open(join(dir, 'model.safetensors')),
+    weights: FedWeights.open(join(dir, 'model.safetensors')),
   };
 }
 

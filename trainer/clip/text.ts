@@ -7,9 +7,9 @@ import type { Value } from '../graph/graph.ts';
 import * as op from '../graph/ops.ts';
 import type { ClipConfig } from './config.ts';
 import { encoder, layerNorm, linear } from './encoder.ts';
-import type { ClipWeights } from './weights.ts';
+import type { FedWeights } from '../weights/fed-weights.ts';
 
-export function textTower(w: ClipWeights, config: ClipConfig, ids: Value, eot: Value): Value {
+export function textTower(w: FedWeights, config: ClipConfig, ids: Value, eot: Value): Value {
   const c = config.text;
   const g = ids.graph;
   const [t, length] = ids.shape;

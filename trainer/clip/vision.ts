@@ -7,9 +7,9 @@ import type { Value } from '../graph/graph.ts';
 import * as op from '../graph/ops.ts';
 import type { ClipConfig } from './config.ts';
 import { encoder, layerNorm, linear } from './encoder.ts';
-import type { ClipWeights } from './weights.ts';
+import type { FedWeights } from '../weights/fed-weights.ts';
 
-export function visionTower(w: ClipWeights, config: ClipConfig, pixels: Value): Value {
+export function visionTower(w: FedWeights, config: ClipConfig, pixels: Value): Value {
   const c = config.vision;
   const g = pixels.graph;
   const [n, channels, height, width] = pixels.shape;

@@ -1,7 +1,7 @@
 /**
- * CLIP weights, read tensor by tensor from a Hugging Face `CLIPModel` checkpoint
- * (`text_model.*`, `vision_model.*`, `*_projection`), with every shape checked
- * against the config, so a mismatched checkpoint fails by name.
+ * Network weights (CLIP, VGG), read tensor by tensor from a safetensors
+ * checkpoint, with every shape checked against what the graph expects, so a
+ * mismatched checkpoint fails by name.
  *
  * They enter graphs as inputs fed on every run, not as initializers: onnxruntime
  * then neither copies nor pre-packs them, which saves about 800 MB of peak memory
@@ -10,13 +10,13 @@
 import type { Graph, Value } from '../graph/graph.ts';
 import { SafetensorsFile } from './safetensors.ts';
 
-export class ClipWeights {
+export class FedWeights {
   private readonly fed = new WeakMap<Graph, Record<string, Float32Array>>();
 
   constructor(private readonly file: SafetensorsFile) {}
 
-  static open(path: string): ClipWeights {
-    return new ClipWeights(SafetensorsFile.open(path));
+  static open(path: string): FedWeights {
+    return new FedWeights(SafetensorsFile.open(path));
   }
 
   /** Reads `name` (which must have `shape`), optionally transforms it, and declares it as an input of `graph`. */

@@ -1,5 +1,5 @@
 /**
- * Fetches a CLIP repository's files from the Hugging Face Hub into a cache laid
+ * Fetches a model repository's files (CLIP, VGG) from the Hugging Face Hub into a cache laid
  * out like the Hub's own (`models--org--name/{blobs,snapshots,refs}`), so that a
  * cache filled by `huggingface-cli download` is used as is, and ours by Python.
  *
@@ -16,20 +16,24 @@ import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { byteProgress } from './progress.ts';
 
-export const DEFAULT_CLIP_REPO = 'openai/clip-vit-base-patch32';
-
 /** Commits pinned for the repositories the docs recommend; any other repository resolves `main` unless a revision is given. */
 export const PINNED_REVISIONS: Record<string, string> = {
   'openai/clip-vit-base-patch32': '3d74acf9a28c67741b2f4f2ea7635f0aaf6f0268',
   'openai/clip-vit-base-patch16': '57c216476eefef5ab752ec549e440a49ae4ae5f3',
 };
 
-/** What a CLIP directory must hold, whether downloaded or given with --clip-path. */
-export const CLIP_FILES = ['config.json', 'tokenizer.json', 'model.safetensors'] as const;
+/** What a caller fetches, and what to tell a user who has no network. */
+export interface HubRequest {
+  repo: string;
+  revision?: string;
+  files: readonly string[];
+  /** Names the weights in messages: "CLIP weights". */
+  what: string;
+  /** Other ways to go on without a download, one line each (flags of the calling command). */
+  alternatives: string[];
+}
 
 export interface HubOptions {
-  repo?: string;
-  revision?: string;
   endpoint?: string;
   cacheDir?: string;
   token?: string;
@@ -41,7 +45,7 @@ export interface HubOptions {
 }
 
 /** The network is needed and not there. `exitCode` is the CLI's "offline" code. */
-export class ClipOfflineError extends Error {
+export class HubOfflineError extends Error {
   readonly exitCode = 2;
 }
 
@@ -53,8 +57,7 @@ export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'huggingface', 'hub');
 }
 
-interface Context {
-  repo: string;
+interface Context extends HubRequest {
   revision: string;
   endpoint: string;
   folder: string;
@@ -64,15 +67,15 @@ interface Context {
   log: (line: string) => void;
 }
 
-/** Returns a directory holding CLIP_FILES for the repository, downloading what the cache lacks. */
-export async function ensureClipFiles(options: HubOptions = {}): Promise<string> {
-  const repo = options.repo ?? DEFAULT_CLIP_REPO;
-  if (!/^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(repo) || repo.includes('..')) throw new HubError(`"${repo}" is not a Hub repository name (like ${DEFAULT_CLIP_REPO})`);
+/** Returns a snapshot directory holding the request's files, downloading what the cache lacks. */
+export async function ensureHubFiles(request: HubRequest, options: HubOptions = {}): Promise<string> {
+  const { repo, files } = request;
+  if (!/^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(repo) || repo.includes('..')) throw new HubError(`"${repo}" is not a Hub repository name (like organisation/name)`);
   const cacheDir = options.cacheDir ?? hubCacheDir();
   const token = options.token ?? process.env.HF_TOKEN;
   const ctx: Context = {
-    repo,
-    revision: options.revision ?? PINNED_REVISIONS[repo] ?? 'main',
+    ...request,
+    revision: request.revision ?? PINNED_REVISIONS[repo] ?? 'main',
     endpoint: (options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, ''),
     folder: join(cacheDir, `models--${repo.replaceAll('/', '--')}`),
     headers: token ? { authorization: `Bearer ${token}` } : {},
@@ -81,11 +84,11 @@ export async function ensureClipFiles(options: HubOptions = {}): Promise<string>
     log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
   };
   const cached = cachedSnapshot(ctx.folder, ctx.revision);
-  if (cached && CLIP_FILES.every((f) => existsSync(join(cached, f)))) return cached;
+  if (cached && files.every((f) => existsSync(join(cached, f)))) return cached;
   if (options.offline ?? isTruthy(process.env.HF_HUB_OFFLINE)) throw offlineError(ctx, cacheDir, 'HF_HUB_OFFLINE is set');
 
   let commit: string | null = null;
-  for (const file of CLIP_FILES) {
+  for (const file of files) {
     // Once the first file names the commit, fetch the rest from that commit, so a branch moving mid-way cannot mix versions.
     const meta = await fetchMetadata(ctx, commit ?? ctx.revision, file, cacheDir);
     commit ??= meta.commit ?? (isCommit(ctx.revision) ? ctx.revision : null);
@@ -101,13 +104,6 @@ export async function ensureClipFiles(options: HubOptions = {}): Promise<string>
     writeFileSync(join(ctx.folder, 'refs', ctx.revision), commit!);
   }
   return join(ctx.folder, 'snapshots', commit!);
-}
-
-/** Checks a --clip-path directory up front, naming every missing file. */
-export function checkClipDir(dir: string): string {
-  const missing = CLIP_FILES.filter((f) => !existsSync(join(dir, f)));
-  if (missing.length) throw new HubError(`${dir} lacks ${missing.join(', ')} (a CLIP directory holds ${CLIP_FILES.join(', ')})`);
-  return dir;
 }
 
 function cachedSnapshot(folder: string, revision: string): string | null {
@@ -146,7 +142,7 @@ async function fetchMetadata(ctx: Context, revision: string, file: string, cache
       continue;
     }
     if (res.status === 401 || res.status === 403) throw new HubError(`${url}: access denied (${res.status}); gated or private repositories need HF_TOKEN`);
-    if (res.status === 404) throw new HubError(`${url}: not found; check the repository name and revision (--clip, --clip-revision)`);
+    if (res.status === 404) throw new HubError(`${url}: not found; check the repository name and revision`);
     if (res.status >= 400) throw new HubError(`${url}: HTTP ${res.status}`);
     if (!etag) throw new HubError(`${url}: the server sent no ETag, so the file cannot be verified`);
     const size = h.get('x-linked-size') ?? h.get('content-length');
@@ -229,16 +225,14 @@ function linkInto(blob: string, target: string): void {
   }
 }
 
-function offlineError(ctx: Context, cacheDir: string, reason: string): ClipOfflineError {
-  const files = CLIP_FILES.join(' ');
-  return new ClipOfflineError(
+function offlineError(ctx: Context, cacheDir: string, reason: string): HubOfflineError {
+  return new HubOfflineError(
     [
-      `cannot download CLIP weights ${ctx.repo}@${ctx.revision} from ${ctx.endpoint}: ${reason}.`,
+      `cannot download ${ctx.what} ${ctx.repo}@${ctx.revision} from ${ctx.endpoint}: ${reason}.`,
       `The cache ${cacheDir} has no complete copy. Either:`,
       `  - pre-download on a machine with network access and copy the cache over (or point HF_HUB_CACHE at it):`,
-      `      huggingface-cli download ${ctx.repo} ${files} --revision ${ctx.revision}`,
-      `  - or pass --clip-path DIR, a directory holding ${CLIP_FILES.join(', ')};`,
-      `  - or train against an image without CLIP: nca train --target image.png`,
+      `      huggingface-cli download ${ctx.repo} ${ctx.files.join(' ')} --revision ${ctx.revision}`,
+      ...ctx.alternatives.map((line) => `  - or ${line}`),
     ].join('\n'),
   );
 }
