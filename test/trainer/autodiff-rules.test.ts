@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Rng } from '../../formats/random.ts';
 import { Graph, type DType, type Value } from '../../trainer/graph/graph.ts';
-import { vjp } from '../../trainer/autodiff/gradients.ts';
+import { gradients, vjp } from '../../trainer/autodiff/gradients.ts';
+import { Session } from '../../trainer/engine/session.ts';
 import * as op from '../../trainer/graph/ops.ts';
 import { gradcheck, type GradcheckOptions } from '../../trainer/autodiff/gradcheck.ts';
 import { rules } from '../../trainer/autodiff/rules.ts';
@@ -84,6 +85,13 @@ const cases: Case[] = [
   { rule: 'Softmax', name: 'middle axis', build: unary([2, 3, 4], (x) => op.softmax(x, 1)) },
   { rule: 'ReduceSum', name: 'axis 1, keepdims=0', build: unary([2, 3, 4], (x) => op.reduceSum(x, [1], false)) },
   { rule: 'ReduceMean', name: 'axes 0 and 2, keepdims=1', build: unary([2, 3, 4], (x) => op.reduceMean(x, [0, 2], true)) },
+  { rule: 'ReduceMax', name: 'axis 1, keepdims=1', build: unary([2, 5, 3], (x) => op.reduceMax(x, [1], true)), options: { values: { x: distinct } } },
+  {
+    rule: 'ReduceMax',
+    name: '2x2 max pooling (reshape, axes 3 and 5, keepdims=0)',
+    build: unary([1, 2, 4, 6], (x) => op.reduceMax(op.reshape(x, [1, 2, 2, 2, 3, 2]), [3, 5], false)),
+    options: { values: { x: distinct } },
+  },
   {
     rule: 'LayerNormalization',
     name: 'last axis with scale and bias',
@@ -253,6 +261,20 @@ test('Slice gradient builds on axes longer than the JS argument limit', () => {
   const x = g.input('x', [1, 300_000]);
   const [dx] = vjp([op.slice(x, [5], [-7], [1])], [g.input('dy', [1, 300_000 - 12])], [x]);
   assert.deepEqual(dx.shape, [1, 300_000]);
+});
+
+test('ReduceMax shares the gradient among tied largest elements', async () => {
+  const g = new Graph('tie');
+  const x = g.input('x', [2, 3]);
+  const [dx] = gradients(op.sumAll(op.reduceMax(x, [1], false)), [x]);
+  g.output(dx, 'dx');
+  const session = await Session.create(g);
+  try {
+    const out = await session.run({ x: Float32Array.from([1, 1, 0, -2, 3, 3]) });
+    assert.deepEqual([...(out.dx as Float32Array)], [0.5, 0.5, 0, 0, 0.5, 0.5]);
+  } finally {
+    await session.release();
+  }
 });
 
 test('the checker catches a wrong rule', async () => {

@@ -109,6 +109,16 @@ export const rules: Record<string, GradRule> = {
     const count = x.size / y0(c).size;
     return [spreadReduced(c, 1 / count)];
   },
+  ReduceMax: (c) => {
+    // dy goes to the element(s) that won; tied winners share it equally
+    const x = x0(c);
+    const axes = reducedAxes(c);
+    const keep = attrInt(c.node, 'keepdims', 1) === 1;
+    const y = keep ? y0(c) : op.unsqueeze(y0(c), axes);
+    const won = op.cast(op.equal(x, y), x.dtype);
+    const share = op.div(won, op.reduceSum(won, axes, true));
+    return [op.mul(share, keep ? dy(c) : op.unsqueeze(dy(c), axes))];
+  },
   LayerNormalization: (c) => {
     const [x, scale, bias] = c.inputs as [Value, Value, Value | undefined];
     const axis = op.normAxis(attrInt(c.node, 'axis', -1), x.rank, 'LayerNormalization');
@@ -321,10 +331,14 @@ function widerProduct(x: Value, y: Value): Value {
   return op.transpose(op.matmul(op.transpose(y, [1, 0]), op.transpose(x, [1, 0])), [1, 0]);
 }
 
+function reducedAxes(c: RuleContext): number[] {
+  return constantValues(c.inputs[1], `${c.node.opType} axes`).map((a) => op.normAxis(a, x0(c).rank, c.node.opType));
+}
+
 /** ReduceSum/ReduceMean: spread dy back over the reduced axes, times `scale`. */
 function spreadReduced(c: RuleContext, scale: number): Value {
   const x = x0(c);
-  const axes = constantValues(c.inputs[1], `${c.node.opType} axes`).map((a) => op.normAxis(a, x.rank, c.node.opType));
+  const axes = reducedAxes(c);
   const keep = attrInt(c.node, 'keepdims', 1) === 1;
   let g = dy(c);
   if (!keep) g = op.unsqueeze(g, axes);

@@ -130,7 +130,7 @@ function reduce(opType: string, x: Value, axes: number[], keepdims: boolean): Va
 
 export const reduceSum = (x: Value, axes: number[], keepdims = true) => reduce('ReduceSum', x, axes, keepdims);
 export const reduceMean = (x: Value, axes: number[], keepdims = true) => reduce('ReduceMean', x, axes, keepdims);
-/** No gradient rule: use it for statistics under `stopGradient` (e.g. quantisation scales). */
+/** Its gradient goes to the largest element (shared among ties). */
 export const reduceMax = (x: Value, axes: number[], keepdims = true) => reduce('ReduceMax', x, axes, keepdims);
 
 /** Sum over every axis, as a scalar. */
