@@ -14,20 +14,9 @@ import { embedTexts, loadClip } from '../../trainer/clip/model.ts';
 import { visionTower } from '../../trainer/clip/vision.ts';
 import { normalizePixels } from '../../trainer/clip/pipeline.ts';
 import { unitRows } from '../../trainer/clip/similarity.ts';
+import { relativeError } from '../helpers/parity.ts';
 
 const TOLERANCE = 1e-4;
-
-/** max |a - b| / max |b|: the error relative to the expected tensor's scale. */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  assert.equal(actual.length, expected.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    err = Math.max(err, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return err / scale;
-}
 
 for (const name of ['clip-tiny', 'clip-tiny-gelu']) {
   const dir = new URL(`../fixtures/${name}/`, import.meta.url).pathname;

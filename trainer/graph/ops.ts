@@ -133,6 +133,16 @@ export const reduceMean = (x: Value, axes: number[], keepdims = true) => reduce(
 /** Its gradient goes to the largest element (shared among ties). */
 export const reduceMax = (x: Value, axes: number[], keepdims = true) => reduce('ReduceMax', x, axes, keepdims);
 
+/** 2x2 pooling with stride 2 (average or max) of the last two axes of [N, C, H, W]; an odd last row or column is dropped, as torch does. */
+export function pool2x2(x: Value, kind: 'mean' | 'max'): Value {
+  const [n, c, h, w] = x.shape;
+  const h2 = h >> 1;
+  const w2 = w >> 1;
+  const even = h % 2 || w % 2 ? slice(x, [0, 0], [2 * h2, 2 * w2], [2, 3]) : x;
+  const blocks = reshape(even, [n, c, h2, 2, w2, 2]);
+  return kind === 'max' ? reduceMax(blocks, [3, 5], false) : reduceMean(blocks, [3, 5], false);
+}
+
 /** Sum over every axis, as a scalar. */
 export function sumAll(x: Value): Value {
   return reduceSum(x, x.shape.map((_, i) => i), false);

@@ -51,18 +51,9 @@ export function displayedRgb(state: Value, topology: Topology): Value {
   return op.mul(rgb, alpha);
 }
 
-/** 2x average pooling of the last two axes (an odd last row/column is dropped). */
-function halve(x: Value): Value {
-  const [n, c, h, w] = x.shape;
-  const h2 = h >> 1;
-  const w2 = w >> 1;
-  const even = h % 2 || w % 2 ? op.slice(x, [0, 0], [2 * h2, 2 * w2], [2, 3]) : x;
-  return op.reduceMean(op.reshape(even, [n, c, h2, 2, w2, 2]), [3, 5], false);
-}
-
 function pyramid(x: Value, scales: number): Value[] {
   const levels = [x];
-  for (let s = 1; s < scales; s++) levels.push(halve(levels[s - 1]));
+  for (let s = 1; s < scales; s++) levels.push(op.pool2x2(levels[s - 1], 'mean'));
   return levels;
 }
 

@@ -13,7 +13,7 @@ import { SafetensorsFile } from './safetensors.ts';
 export class FedWeights {
   private readonly fed = new WeakMap<Graph, Record<string, Float32Array>>();
 
-  constructor(private readonly file: SafetensorsFile) {}
+  constructor(readonly file: SafetensorsFile) {}
 
   static open(path: string): FedWeights {
     return new FedWeights(SafetensorsFile.open(path));
