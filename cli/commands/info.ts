@@ -28,7 +28,7 @@ function describe({ model, file }: DecodedNca, path: string): string {
     ...(['perceptionClamp', 'hiddenClamp', 'updateClamp'] as const).map((k) => (t[k] !== undefined ? `${k} ${t[k]}` : '')),
   ].filter(Boolean);
   const scores = typeof m.extra?.bestScore === 'number' ? (m.extra.bestScore as number) : null;
-  const scoreKind = m.clipModel === 'texture-swd' ? 'texture score, -max(ratio / threshold)' : 'dB, lowest long-run PSNR';
+  const scoreKind = m.clipModel?.startsWith('texture-') ? 'texture score, -max(ratio / threshold)' : 'dB, lowest long-run PSNR';
   const best = scores === null ? null : `${scores.toFixed(2)} (${scoreKind}, iteration ${m.extra!.bestIteration})`;
   const scales = t.filterScales ? ` scaled by ${t.filterScales.map((v) => +v.toFixed(4)).join(', ')}` : '';
   const seed = model.seed.kind === 'image' ? `image ${model.seed.width}x${model.seed.height}` : model.seed.kind;

@@ -1,16 +1,24 @@
 /**
  * `nca train --texture IMAGE`: a seamless, living texture from one example image,
- * with no download (multi-scale patch sliced-Wasserstein loss, docs/textures.md).
+ * with no download by default (multi-scale patch sliced-Wasserstein loss), or
+ * with VGG16 features (--texture-loss vgg | vgg-swd; docs/textures.md).
  */
 import { basename, extname } from 'node:path';
 import { textureSizeProblem } from '../../exporter/eval/texture-run.ts';
 import { encodePng } from '../../trainer/image/png.ts';
 import { ImageError, loadImage } from '../../trainer/image/load.ts';
 import { resizeRgba } from '../../trainer/pixel/pixel-loss.ts';
-import type { TextureLossSpec } from '../../trainer/texture/swd-loss.ts';
+import type { SessionOptions } from '../../trainer/engine/session.ts';
+import type { TrainConfig } from '../../trainer/train/config.ts';
+import type { Loss } from '../../trainer/train/loss.ts';
+import { textureLoss, TEXTURE_LOSSES, usesVgg, type TextureLossSpec } from '../../trainer/texture/texture-loss.ts';
+import { DEFAULT_VGG_REPO, vggCheckpoint, type VggSource } from '../../trainer/vgg/files.ts';
+import { openVgg16 } from '../../trainer/vgg/vgg16.ts';
+import { HubError, HubOfflineError } from '../../trainer/weights/hub.ts';
+import { SafetensorsError } from '../../trainer/weights/safetensors.ts';
 import { readInput } from '../args.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
-import { numberValue, sizeValue, stringValue } from '../values.ts';
+import { choiceValue, numberValue, sizeValue, stringValue } from '../values.ts';
 import type { RunSource } from './train-clip.ts';
 
 type Values = Record<string, unknown>;
@@ -18,6 +26,10 @@ type Values = Record<string, unknown>;
 export const textureOptions = {
   texture: { type: 'string' },
   'texture-scale': { type: 'string' },
+  'texture-loss': { type: 'string' },
+  vgg: { type: 'string' },
+  'vgg-revision': { type: 'string' },
+  'vgg-path': { type: 'string' },
 } as const;
 
 export const textureHelp = `Textures (--texture IMAGE: PNG, JPEG, WebP, GIF or SVG; no download):
@@ -27,7 +39,14 @@ export const textureHelp = `Textures (--texture IMAGE: PNG, JPEG, WebP, GIF or S
   --texture-scale S      resize the example by S before training (default: its short
                          side to 64 cells, never enlarged); a feature of F pixels is
                          F x S cells wide: aim for a few to tens of cells
-  --size WxH             training grid (default 64x64; any size plays later)`;
+  --size WxH             training grid (default 64x64; any size plays later)
+  --texture-loss KIND    patch (default: colour patches, no weights) | vgg (Gram
+                         matrices of VGG16 features, as Self-Organising Textures) |
+                         vgg-swd (sliced Wasserstein of VGG16 features)
+  --vgg REPO             Hub repository of the VGG16 weights (default ${DEFAULT_VGG_REPO},
+                         528 MiB, downloaded once into the Hugging Face cache)
+  --vgg-revision REV     commit or branch (default main)
+  --vgg-path FILE        a local VGG16 .safetensors (torchvision names: features.N.weight)`;
 
 /** The exemplar's short side in cells by default: features a few to tens of cells wide on a 64-cell grid. */
 export const TEXTURE_SIDE = 64;
@@ -57,12 +76,50 @@ export async function textureSource(values: Values): Promise<RunSource<TextureLo
   const problem = textureSizeProblem(grid, exemplar);
   if (problem?.what === 'grid') throw new CliError(`${problem.message}; use a larger --size`, EXIT.usage);
   if (problem) throw new CliError(`${path}: ${problem.message}; use a larger image or --texture-scale`, EXIT.badInput);
+  const loss = choiceValue(values, 'texture-loss', TEXTURE_LOSSES, 'patch');
+  const vggPath = stringValue(values, 'vgg-path');
+  const vgg: VggSource = vggPath ? { path: vggPath } : { repo: stringValue(values, 'vgg') ?? DEFAULT_VGG_REPO, revision: stringValue(values, 'vgg-revision') };
   return {
     grid,
     colorCount: 3,
     seed: 'noise',
-    spec: { kind: 'texture', imagePng: Buffer.from(encodePng(exemplar)).toString('base64'), exemplarName: basename(path), scale },
+    spec: {
+      kind: 'texture',
+      imagePng: Buffer.from(encodePng(exemplar)).toString('base64'),
+      exemplarName: basename(path),
+      scale,
+      ...(loss === 'patch' ? {} : { loss, vgg }),
+    },
     title: name,
-    metadata: { title: name, clipModel: 'texture-swd', tool: 'nca-studio' },
+    metadata: { title: name, clipModel: loss === 'patch' ? 'texture-swd' : `texture-${loss}`, tool: 'nca-studio' },
   };
+}
+
+/** The loss of a new or resumed texture run; the vgg losses find (or download) and open VGG16 first. */
+export async function textureLossFor(spec: TextureLossSpec, config: TrainConfig, options: SessionOptions & { quiet?: boolean }): Promise<Loss> {
+  if (!usesVgg(spec)) return textureLoss(spec, config, options);
+  const source = spec.vgg ?? { repo: DEFAULT_VGG_REPO };
+  let file: string;
+  try {
+    file = await vggCheckpoint(source, options.quiet ? { progress: { write: () => true } as never, log: () => {} } : {});
+  } catch (error) {
+    if (error instanceof HubOfflineError) throw new CliError(error.message, EXIT.offline);
+    if (error instanceof HubError) throw new CliError(error.message, 'path' in source ? EXIT.noInput : EXIT.failure);
+    throw error;
+  }
+  let vgg;
+  try {
+    vgg = openVgg16(file);
+  } catch (error) {
+    if (error instanceof SafetensorsError) throw new CliError(error.message, EXIT.badInput);
+    throw error;
+  }
+  try {
+    return await textureLoss(spec, config, options, vgg);
+  } catch (error) {
+    if (error instanceof Error && error.message.startsWith('texture loss:')) throw new CliError(error.message, EXIT.usage);
+    throw error;
+  } finally {
+    vgg.weights.close();
+  }
 }

@@ -16,8 +16,8 @@ import { parseFlagsWithConfig } from '../config.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { Progress } from '../progress.ts';
 import { choiceValue, intValue, numberValue, sizeValue, stringValue } from '../values.ts';
-import { isTextureRun, textureHelp, textureOptions, textureSource, TEXTURE_DEFAULTS } from './train-texture.ts';
-import { specExemplar, textureLoss, type TextureLossSpec } from '../../trainer/texture/swd-loss.ts';
+import { isTextureRun, textureHelp, textureLossFor, textureOptions, textureSource, TEXTURE_DEFAULTS } from './train-texture.ts';
+import { specExemplar, type TextureLossSpec } from '../../trainer/texture/texture-loss.ts';
 import { evaluateTexture, textureSizeProblem } from '../../exporter/eval/texture-run.ts';
 import { clipHelp, clipLossFor, clipOptions, clipSource, isClipRun, type ClipLossSpec, type ClipRunOptions, type RunSource } from './train-clip.ts';
 
@@ -359,7 +359,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
 async function lossFor(spec: TrainState['lossSpec'], config: TrainConfig, options: ClipRunOptions): Promise<Loss> {
   if (spec.kind === 'pixel') return pixelLoss(spec as PixelLossSpec, config, options);
   if (spec.kind === 'clip') return clipLossFor(spec as ClipLossSpec, config, options);
-  if (spec.kind === 'texture') return textureLoss(spec as TextureLossSpec, config, options);
+  if (spec.kind === 'texture') return textureLossFor(spec as TextureLossSpec, config, options);
   throw new CliError(`this checkpoint's loss ("${spec.kind}") is not available in this build`, EXIT.badInput);
 }
 

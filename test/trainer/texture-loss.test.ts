@@ -1,13 +1,14 @@
-// The texture loss (trainer/texture/swd-loss.ts): multi-scale sliced Wasserstein distance of colour patches.
+// The texture loss (trainer/texture/texture-loss.ts, swd-loss.ts): multi-scale sliced Wasserstein distance of colour patches.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultTopology, type Topology } from '../../formats/model.ts';
 import { Rng } from '../../formats/random.ts';
 import { encodePng, type RgbaImage } from '../../trainer/image/png.ts';
-import { textureLoss, type TextureLossSpec } from '../../trainer/texture/swd-loss.ts';
+import { textureLoss, type TextureLossSpec } from '../../trainer/texture/texture-loss.ts';
 import { discTexture } from '../../trainer/texture/synthetic.ts';
 import { textureDistance } from '../../exporter/eval/texture-score.ts';
 import type { Loss } from '../../trainer/train/loss.ts';
+import { openVgg16, type Vgg16 } from '../../trainer/vgg/vgg16.ts';
 import { roll } from '../helpers/images.ts';
 
 const rgbTopology = (channels = 3, offset = 0, bias = 0.5): Topology => defaultTopology({ channels, color: { offset, count: 3, bias } });
@@ -24,9 +25,9 @@ interface Setup {
   batch: number;
 }
 
-async function setup(image: RgbaImage, o: { width: number; height: number; batch: number; topology?: Topology } & Partial<TextureLossSpec>): Promise<Setup> {
-  const { width, height, batch, topology = rgbTopology(), ...extra } = o;
-  const loss = await textureLoss(specOf(image, extra), { topology, width, height, batch, overflowWeight: 1, runSeed: 3 }, { threads: 1 });
+async function setup(image: RgbaImage, o: { width: number; height: number; batch: number; topology?: Topology; network?: Vgg16 } & Partial<TextureLossSpec>): Promise<Setup> {
+  const { width, height, batch, topology = rgbTopology(), network, ...extra } = o;
+  const loss = await textureLoss(specOf(image, extra), { topology, width, height, batch, overflowWeight: 1, runSeed: 3 }, { threads: 1 }, network);
   return { loss, topology, width, height, batch };
 }
 
@@ -90,6 +91,29 @@ test('the exemplar against itself scores far lower than noise, a flat colour or 
   assert.ok(self < mixed / 10, `self ${self}, shuffled ${mixed}`);
   await s.loss.release?.();
 });
+
+for (const loss of ['vgg', 'vgg-swd'] as const) {
+  test(`${loss} (tiny random VGG16): the exemplar scores far below noise or a shuffled copy, and descending the gradient lowers the loss`, async () => {
+    const vgg = openVgg16(new URL('../fixtures/vgg-tiny/model.safetensors', import.meta.url).pathname);
+    const s = await setup(exemplar, { width: 48, height: 48, batch: 1, loss, network: vgg });
+    vgg.weights.close(); // the loss graph holds what it read
+    const self = await lossOf(s, [exemplar]);
+    const random = await lossOf(s, [noise(48, 48, 9)]);
+    const mixed = await lossOf(s, [shuffled(exemplar, 4)]);
+    assert.ok(self < random / 50 && self < mixed / 10, `self ${self}, noise ${random}, shuffled ${mixed}`);
+    const shape = { batch: 1, channels: 3, height: 48, width: 48 };
+    const x = stateOf(s, [noise(48, 48, 2)]);
+    const before = (await s.loss.evaluate(x, shape, 0)).logs.texture;
+    for (let t = 0; t < 20; t++) {
+      const { grad } = await s.loss.evaluate(x, shape, t);
+      const norm = Math.sqrt(grad.reduce((a, g) => a + g * g, 0));
+      for (let i = 0; i < x.length; i++) x[i] -= (0.5 * grad[i]) / norm; // normalised steps: scale-free
+    }
+    const after = (await s.loss.evaluate(x, shape, 0)).logs.texture;
+    assert.ok(after < 0.75 * before, `loss ${before} -> ${after}`);
+    await s.loss.release?.();
+  });
+}
 
 test('patch statistics see structure: a shifted or tiled copy scores far below a pixel-shuffled one (same colours)', async () => {
   const s = await setup(exemplar, { width: 48, height: 48, batch: 2, scales: 3, projections: 16 });

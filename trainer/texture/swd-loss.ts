@@ -14,13 +14,10 @@
  * each sorted value's gradient back to the patch it came from (the TopK rule).
  */
 import { alphaBias, type Topology } from '../../formats/model.ts';
-import { decodePng, type RgbaImage } from '../image/png.ts';
 import type { TensorData, Value } from '../graph/graph.ts';
 import * as op from '../graph/ops.ts';
-import type { SessionOptions } from '../engine/session.ts';
-import type { TrainConfig } from '../train/config.ts';
-import { graphLoss, overflowTerm, type Loss, type LossTerm } from '../train/loss.ts';
-import { iterationRng, quantileIndices, rgbPlanes, unitDirections, type RgbPlanes } from './exemplar.ts';
+import type { LossTerm } from '../train/loss.ts';
+import { iterationRng, quantileIndices, unitDirections, type RgbPlanes } from './exemplar.ts';
 
 export interface SwdSettings {
   /** Pyramid levels: the full grid, then each 2x average-pooled level (default 4: 128, 64, 32, 16 for a 128 grid). */
@@ -148,50 +145,13 @@ function crop(p: RgbPlanes, x0: number, y0: number, w: number, h: number): Float
   return out;
 }
 
-/** How a texture run's loss is rebuilt on --resume: the exemplar travels inside the checkpoint. */
-export interface TextureLossSpec {
-  kind: 'texture';
-  /** The exemplar as a PNG, base64, at training resolution (one pixel = one cell). */
-  imagePng: string;
-  scales?: number;
-  patch?: number;
-  projections?: number;
-  maxExemplar?: number;
-  /** Weight of the SWD term (default 1); the overflow term keeps config.overflowWeight. */
-  weight?: number;
-  /** Seed of the directions; default: the run's seed. */
-  seed?: number;
-  [key: string]: unknown;
-}
-
 /** The settings a spec asks for, with defaults filled in. */
-export function swdSettings(spec: Partial<TextureLossSpec>, runSeed = 0): SwdSettings {
+export function swdSettings(spec: Partial<SwdSettings>, seed = 0): SwdSettings {
   return {
     scales: spec.scales ?? SWD_DEFAULTS.scales,
     patch: spec.patch ?? SWD_DEFAULTS.patch,
     projections: spec.projections ?? SWD_DEFAULTS.projections,
     maxExemplar: spec.maxExemplar ?? SWD_DEFAULTS.maxExemplar,
-    seed: spec.seed ?? runSeed,
+    seed,
   };
-}
-
-/** The exemplar image of a spec. */
-export function specExemplar(spec: TextureLossSpec): RgbaImage {
-  return decodePng(Buffer.from(spec.imagePng, 'base64'));
-}
-
-/** The SWD term plus the overflow penalty, compiled into one loss graph. */
-export async function textureLoss(
-  spec: TextureLossSpec,
-  config: Pick<TrainConfig, 'topology' | 'width' | 'height' | 'batch' | 'overflowWeight' | 'runSeed'>,
-  options: SessionOptions = {},
-): Promise<Loss> {
-  if (spec.kind !== 'texture') throw new Error(`textureLoss: spec kind "${spec.kind}"`);
-  const image = specExemplar(spec);
-  const settings = swdSettings(spec, config.runSeed);
-  checkSwd(settings, config, image);
-  const topology = config.topology;
-  const shape = { batch: config.batch, channels: topology.channels, height: config.height, width: config.width };
-  const terms = [swdTerm(rgbPlanes(image), topology, settings, spec.weight ?? 1), overflowTerm(config.overflowWeight)];
-  return graphLoss(terms, shape, options);
 }
