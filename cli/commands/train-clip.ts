@@ -18,10 +18,12 @@ import { embedTargets, type ClipTarget, type ImagePrompt } from '../../trainer/c
 import type { SessionOptions } from '../../trainer/engine/session.ts';
 import { ImageError } from '../../trainer/image/load.ts';
 import type { TrainConfig } from '../../trainer/train/config.ts';
-import type { Loss } from '../../trainer/train/loss.ts';
+import { sumLosses, type Loss } from '../../trainer/train/loss.ts';
+import type { TextureLossSpec } from '../../trainer/texture/texture-loss.ts';
 import { readInput } from '../args.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { choiceValue, intValue, numberValue, sizeValue, stringValue } from '../values.ts';
+import { textureLossFor, textureSpec } from './train-texture.ts';
 
 export const clipOptions = {
   negative: { type: 'string' },
@@ -66,6 +68,8 @@ export interface ClipLossSpec {
   model: { repo: string; revision?: string } | { path: string };
   targets: ClipTarget[];
   settings: ClipLossSettings;
+  /** A texture term added to the CLIP loss (PROMPT plus --texture). */
+  texture?: TextureLossSpec;
   [key: string]: unknown;
 }
 
@@ -100,6 +104,7 @@ export async function clipSource(values: Values, positionals: string[], options:
   // Image files are read (and bad ones refused) before the model is found, which may download it.
   const images = await Promise.all(((values['image-prompt'] as string[] | undefined) ?? []).map(readImagePromptArg));
   const grid = sizeValue(values, 'size', '128x128', 1024);
+  const texture = values.texture !== undefined ? await textureSpec(values, grid) : undefined;
   const cutouts = {
     count: intValue(values, 'cutouts', DEFAULT_CLIP_SETTINGS.cutouts.count, 1, 256),
     minScale: numberValue(values, 'cutout-min', DEFAULT_CLIP_SETTINGS.cutouts.minScale, 0.05, 1),
@@ -135,7 +140,7 @@ export async function clipSource(values: Values, positionals: string[], options:
       grid,
       colorCount: 3,
       seed: 'noise',
-      spec: { kind: 'clip', model: modelRef, targets, settings },
+      spec: { kind: 'clip', model: modelRef, targets, settings, ...(texture ? { texture } : {}) },
       title,
       metadata: {
         title,
@@ -143,7 +148,13 @@ export async function clipSource(values: Values, positionals: string[], options:
         ...(negatives.length ? { negativePrompts: negatives } : {}),
         clipModel: 'path' in modelRef ? basename(modelRef.path) : modelRef.repo,
         tool: 'nca-studio',
-        extra: { clipDistance: settings.distance, cutouts: cutouts.count, ...(images.length ? { imagePrompts: images.map((i) => ({ name: i.name, weight: i.weight })) } : {}) },
+        extra: {
+          clipDistance: settings.distance,
+          cutouts: cutouts.count,
+          ...(images.length ? { imagePrompts: images.map((i) => ({ name: i.name, weight: i.weight })) } : {}),
+          // nca eval --texture resizes the exemplar by the same scale
+          ...(texture ? { texture: { scale: texture.scale, exemplar: texture.exemplarName, loss: texture.loss ?? 'patch' } } : {}),
+        },
       },
     };
   } finally {
@@ -151,15 +162,19 @@ export async function clipSource(values: Values, positionals: string[], options:
   }
 }
 
-/** The CLIP loss of a new or resumed run. */
+/** The CLIP loss of a new or resumed run, plus its texture term if it has one. */
 export async function clipLossFor(spec: ClipLossSpec, config: TrainConfig, options: ClipRunOptions): Promise<Loss> {
   const model = await openModel(spec.model, options);
   const shape = { batch: config.batch, channels: config.topology.channels, height: config.height, width: config.width };
+  let clip: Loss;
   try {
-    return await clipCall(() => clipLoss(model, spec.targets, config.topology, shape, spec.settings, options));
+    clip = await clipCall(() => clipLoss(model, spec.targets, config.topology, shape, spec.settings, options));
   } finally {
     model.weights.close();
   }
+  if (!spec.texture) return clip;
+  // The CLIP loss holds the overflow term already.
+  return sumLosses([clip, await textureLossFor(spec.texture, { ...config, overflowWeight: 0 }, options)]);
 }
 
 /** Finds (or downloads) the model and opens it, turning each failure into the right exit code. */

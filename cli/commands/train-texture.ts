@@ -27,6 +27,7 @@ export const textureOptions = {
   texture: { type: 'string' },
   'texture-scale': { type: 'string' },
   'texture-loss': { type: 'string' },
+  'texture-weight': { type: 'string' },
   vgg: { type: 'string' },
   'vgg-revision': { type: 'string' },
   'vgg-path': { type: 'string' },
@@ -46,7 +47,9 @@ export const textureHelp = `Textures (--texture IMAGE: PNG, JPEG, WebP, GIF or S
   --vgg REPO             Hub repository of the VGG16 weights (default ${DEFAULT_VGG_REPO},
                          528 MiB, downloaded once into the Hugging Face cache)
   --vgg-revision REV     commit or branch (default main)
-  --vgg-path FILE        a local VGG16 .safetensors (torchvision names: features.N.weight)`;
+  --vgg-path FILE        a local VGG16 .safetensors (torchvision names: features.N.weight)
+  --texture-weight W     weight of the texture term (default 1)
+  With a PROMPT, --texture adds the texture term to the CLIP loss: text + texture.`;
 
 /** The exemplar's short side in cells by default: features a few to tens of cells wide on a 64-cell grid. */
 export const TEXTURE_SIDE = 64;
@@ -61,6 +64,26 @@ export function isTextureRun(values: Values): boolean {
 export async function textureSource(values: Values): Promise<RunSource<TextureLossSpec>> {
   const path = stringValue(values, 'texture')!;
   if (values.target !== undefined) throw new CliError('give either --texture or --target, not both', EXIT.usage);
+  const grid = sizeValue(values, 'size', `${TEXTURE_DEFAULTS.width}x${TEXTURE_DEFAULTS.height}`, 1024);
+  const spec = await textureSpec(values, grid);
+  const name = basename(path, extname(path));
+  const loss = spec.loss ?? 'patch';
+  return {
+    grid,
+    colorCount: 3,
+    seed: 'noise',
+    spec,
+    title: name,
+    metadata: { title: name, clipModel: loss === 'patch' ? 'texture-swd' : `texture-${loss}`, tool: 'nca-studio' },
+  };
+}
+
+/**
+ * The texture loss that --texture and its flags ask for: the exemplar resized by --texture-scale
+ * and checked against the grid (before any training or download), the loss kind, the VGG source.
+ */
+export async function textureSpec(values: Values, grid: { width: number; height: number }): Promise<TextureLossSpec> {
+  const path = stringValue(values, 'texture')!;
   let image;
   try {
     image = await loadImage(await readInput(path), path);
@@ -70,8 +93,6 @@ export async function textureSource(values: Values): Promise<RunSource<TextureLo
   }
   const scale = numberValue(values, 'texture-scale', Math.min(1, TEXTURE_SIDE / Math.min(image.width, image.height)), 1e-3, 16);
   const exemplar = resizeRgba(image, Math.max(1, Math.round(image.width * scale)), Math.max(1, Math.round(image.height * scale)));
-  const name = basename(path, extname(path));
-  const grid = sizeValue(values, 'size', `${TEXTURE_DEFAULTS.width}x${TEXTURE_DEFAULTS.height}`, 1024);
   // Checked before any training: the run scores itself by the texture score, which needs these sizes.
   const problem = textureSizeProblem(grid, exemplar);
   if (problem?.what === 'grid') throw new CliError(`${problem.message}; use a larger --size`, EXIT.usage);
@@ -79,19 +100,14 @@ export async function textureSource(values: Values): Promise<RunSource<TextureLo
   const loss = choiceValue(values, 'texture-loss', TEXTURE_LOSSES, 'patch');
   const vggPath = stringValue(values, 'vgg-path');
   const vgg: VggSource = vggPath ? { path: vggPath } : { repo: stringValue(values, 'vgg') ?? DEFAULT_VGG_REPO, revision: stringValue(values, 'vgg-revision') };
+  const weight = numberValue(values, 'texture-weight', 1, 0, 1e6);
   return {
-    grid,
-    colorCount: 3,
-    seed: 'noise',
-    spec: {
-      kind: 'texture',
-      imagePng: Buffer.from(encodePng(exemplar)).toString('base64'),
-      exemplarName: basename(path),
-      scale,
-      ...(loss === 'patch' ? {} : { loss, vgg }),
-    },
-    title: name,
-    metadata: { title: name, clipModel: loss === 'patch' ? 'texture-swd' : `texture-${loss}`, tool: 'nca-studio' },
+    kind: 'texture',
+    imagePng: Buffer.from(encodePng(exemplar)).toString('base64'),
+    exemplarName: basename(path),
+    scale,
+    ...(weight !== 1 ? { weight } : {}),
+    ...(loss === 'patch' ? {} : { loss, vgg }),
   };
 }
 

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { decodeNca } from '../../formats/nca-file.ts';
 import { decodePng, encodePng } from '../../trainer/image/png.ts';
 import { loadCheckpoint } from '../../trainer/train/checkpoint.ts';
+import { stripeTexture } from '../../trainer/texture/synthetic.ts';
 import { repoRoot, runNca } from '../helpers/cli.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'nca-clip-'));
@@ -39,6 +40,22 @@ test('nca train "PROMPT" logs the similarity per iteration, writes previews and 
   assert.equal(model.metadata.clipModel, 'clip-tiny');
   assert.equal(model.seed.kind, 'noise');
   assert.ok(model.weights.w2.some((v) => v !== 0), 'training changed the zero-initialised output layer');
+});
+
+test('nca train "PROMPT" --texture IMAGE adds the texture term to the CLIP loss (text + texture)', () => {
+  const dir = join(work, 'with-texture');
+  const texture = join(work, 'stripes.png');
+  writeFileSync(texture, encodePng(stripeTexture(64, 64, 8, 'vertical')));
+  const r = runNca(['train', prompt, '--texture', texture, '--texture-weight', '2', '--texture-scale', '1', '--iterations', '2', '--preview-every', '0', '--out', dir, ...flags, '--size', '32x32']);
+  assert.equal(r.code, 0, r.stderr);
+  const log = readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.kind === 'iteration');
+  for (const e of log) {
+    assert.ok(Number.isFinite(e.logs.clip) && Number.isFinite(e.logs.similarity) && Number.isFinite(e.logs.overflow), JSON.stringify(e.logs));
+    assert.ok(e.logs.texture > 0, JSON.stringify(e.logs));
+    assert.ok(Math.abs(e.loss - (e.logs.clip + 2 * e.logs.texture + e.logs.overflow)) < 1e-4 * Math.abs(e.loss), JSON.stringify(e));
+  }
+  const { model } = decodeNca(readFileSync(join(dir, 'model.nca')));
+  assert.deepEqual(model.metadata.extra?.texture, { scale: 1, exemplar: 'stripes.png', loss: 'patch' });
 });
 
 test('an interrupted CLIP run resumes from its checkpoint alone and ends bit-identical', async () => {

@@ -7,7 +7,7 @@ import { encodePng, type RgbaImage } from '../../trainer/image/png.ts';
 import { textureLoss, type TextureLossSpec } from '../../trainer/texture/texture-loss.ts';
 import { discTexture } from '../../trainer/texture/synthetic.ts';
 import { textureDistance } from '../../exporter/eval/texture-score.ts';
-import type { Loss } from '../../trainer/train/loss.ts';
+import { sumLosses, type Loss } from '../../trainer/train/loss.ts';
 import { openVgg16, type Vgg16 } from '../../trainer/vgg/vgg16.ts';
 import { roll } from '../helpers/images.ts';
 
@@ -114,6 +114,22 @@ for (const loss of ['vgg', 'vgg-swd'] as const) {
     await s.loss.release?.();
   });
 }
+
+test('sumLosses adds losses, gradients and logs (a texture term next to another loss, as with a CLIP prompt)', async () => {
+  const o = { width: 24, height: 24, batch: 1, scales: 2, projections: 8 };
+  const small = discTexture(24, 24, 2, 6);
+  const a = await setup(small, o);
+  const b = await setup(small, { ...o, seed: 5 });
+  const x = stateOf(a, [noise(24, 24, 3)]);
+  const shape = { batch: 1, channels: 3, height: 24, width: 24 };
+  const ra = await a.loss.evaluate(x, shape, 2);
+  const rb = await b.loss.evaluate(x, shape, 2);
+  const sum = await sumLosses([a.loss, b.loss]).evaluate(x, shape, 2);
+  assert.ok(Math.abs(sum.loss - (ra.loss + rb.loss)) < 1e-6);
+  assert.ok(Math.abs(sum.logs.texture - (ra.logs.texture + rb.logs.texture)) < 1e-6);
+  sum.grad.forEach((g, i) => assert.ok(Math.abs(g - (ra.grad[i] + rb.grad[i])) < 1e-6, `grad ${i}`));
+  for (const s of [a, b]) await s.loss.release?.();
+});
 
 test('patch statistics see structure: a shifted or tiled copy scores far below a pixel-shuffled one (same colours)', async () => {
   const s = await setup(exemplar, { width: 48, height: 48, batch: 2, scales: 3, projections: 16 });

@@ -74,5 +74,6 @@ export async function textureLoss(
     term = swdTerm(rgbPlanes(image), config.topology, settings, weight);
   }
   const shape = { batch: config.batch, channels: config.topology.channels, height: config.height, width: config.width };
-  return graphLoss([term, overflowTerm(config.overflowWeight)], shape, options);
+  // Weight 0: another loss of the run (CLIP's) already has the overflow term.
+  return graphLoss(config.overflowWeight > 0 ? [term, overflowTerm(config.overflowWeight)] : [term], shape, options);
 }

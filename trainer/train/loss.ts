@@ -68,6 +68,24 @@ export async function graphLoss(terms: LossTerm[], shape: BatchShape, options: S
   };
 }
 
+/** Several losses as one: losses, gradients and logs add up (each log name should come from one loss only). */
+export function sumLosses(losses: Loss[]): Loss {
+  return {
+    async evaluate(x, shape, iteration) {
+      const results = [];
+      for (const loss of losses) results.push(await loss.evaluate(x, shape, iteration));
+      const grad = results[0].grad;
+      for (const r of results.slice(1)) for (let i = 0; i < grad.length; i++) grad[i] += r.grad[i];
+      const logs: Record<string, number> = {};
+      for (const r of results) for (const [name, v] of Object.entries(r.logs)) logs[name] = (logs[name] ?? 0) + v;
+      return { loss: results.reduce((s, r) => s + r.loss, 0), grad, logs };
+    },
+    async release() {
+      for (const loss of losses) await loss.release?.();
+    },
+  };
+}
+
 /**
  * The overflow penalty, mean |x - clamp(x, -1, 1)| over every state value
  * (the source method summed it, which made its weight depend on the grid size).
