@@ -33,7 +33,7 @@ export const textureOptions = {
   'vgg-path': { type: 'string' },
 } as const;
 
-export const textureHelp = `Textures (--texture IMAGE: PNG, JPEG, WebP, GIF or SVG; no download):
+export const textureHelp = `Textures (--texture IMAGE: PNG, JPEG, WebP, GIF or SVG; no download by default):
   --texture FILE         train a seamless texture that looks like FILE everywhere:
                          noise seed, circular padding, state clamp, patch
                          statistics at 4 scales instead of pixels (docs/textures.md)

@@ -56,7 +56,9 @@ Options:
   --batch N              states per iteration (default 8; 4 with --no-alive)
   --pool N               pool size (default 256)
   --hidden N             hidden units of the update network (default 128)
-  --lr X                 Adam learning rate (default 0.002; x0.4 at 30/50/85% of the run)
+  --lr X                 Adam learning rate (default 0.002)
+  --lr-milestones F,..   fractions of the run at which the rate is multiplied by 0.4
+                         (default 0.3,0.5,0.85; none = constant)
   --damage N             erase a random disc in the N best batch states per
                          iteration, so the model learns to regrow (default: a
                          quarter of the batch; 0 with --no-alive)
@@ -108,6 +110,7 @@ const options = {
   pool: { type: 'string' },
   hidden: { type: 'string' },
   lr: { type: 'string' },
+  'lr-milestones': { type: 'string' },
   damage: { type: 'string' },
   'overflow-weight': { type: 'string' },
   qat: { type: 'boolean' },
@@ -211,6 +214,15 @@ function pixelScore(spec: PixelLossSpec, config: TrainConfig): (model: NcaModel)
 }
 
 /** "500,2000,6000" -> [500, 2000, 6000]. */
+function milestonesValue(values: Values, fallback: readonly number[]): number[] {
+  const raw = stringValue(values, 'lr-milestones');
+  if (raw === undefined) return [...fallback];
+  if (raw.trim() === 'none') return [];
+  const fractions = raw.split(',').map((v) => Number(v.trim()));
+  if (fractions.some((f) => !(f > 0 && f < 1))) throw new CliError(`--lr-milestones must be fractions of the run like 0.5,0.85 (or none), not "${raw}"`, EXIT.usage);
+  return fractions;
+}
+
 function scoreStepsValue(values: Values, fallback: readonly number[] = SOURCE_METHOD.scoreSteps): number[] {
   const raw = stringValue(values, 'score-steps') ?? fallback.join(',');
   const steps = raw.split(',').map((v) => Number(v.trim()));
@@ -339,6 +351,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     batch,
     poolSize: intValue(values, 'pool', defaults.poolSize, 1),
     lr: numberValue(values, 'lr', SOURCE_METHOD.lr, 1e-8, 1),
+    lrMilestones: milestonesValue(values, defaults.lrMilestones),
     damage: intValue(values, 'damage', living ? Math.floor(batch / 4) : 0, 0),
     seedEvery: intValue(values, 'seed-every', defaults.seedEvery, 1),
     overflowWeight: numberValue(values, 'overflow-weight', SOURCE_METHOD.overflowWeight, 0, 1e6),
