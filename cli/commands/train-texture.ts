@@ -38,7 +38,7 @@ export const textureHelp = `Textures (--texture IMAGE: PNG, JPEG, WebP, GIF or S
                          noise seed, circular padding, state clamp, patch
                          statistics at 4 scales instead of pixels (docs/textures.md)
   --texture-scale S      resize the example by S before training (default: its short
-                         side to 64 cells, never enlarged); a feature of F pixels is
+                         side to 128 cells, never enlarged); a feature of F pixels is
                          F x S cells wide: aim for a few to tens of cells
   --size WxH             training grid (default 64x64; any size plays later)
   --texture-loss KIND    patch (default: colour patches, no weights) | vgg (Gram
@@ -51,8 +51,13 @@ export const textureHelp = `Textures (--texture IMAGE: PNG, JPEG, WebP, GIF or S
   --texture-weight W     weight of the texture term (default 1)
   With a PROMPT, --texture adds the texture term to the CLIP loss: text + texture.`;
 
-/** The exemplar's short side in cells by default: features a few to tens of cells wide on a 64-cell grid. */
-export const TEXTURE_SIDE = 64;
+/**
+ * The exemplar's short side in cells by default (never enlarged). 128, not 64: 128-pixel crops of
+ * real photographs learn at scale 1 (a brick wall meets every threshold) and turn to noise at 0.5
+ * (gravel: crop ratios 0.75x/0.90x); larger photographs are still brought down to feature sizes
+ * the NCA can coordinate (docs/textures.md, "Scale").
+ */
+export const TEXTURE_SIDE = 128;
 
 /** Texture runs' defaults, where they differ from the source method (Self-Organising Textures). */
 export const TEXTURE_DEFAULTS = { width: 64, height: 64, clamp: 2, minSteps: 32, maxSteps: 64 };

@@ -92,11 +92,15 @@ test('nca eval --texture resizes the exemplar by the trained scale (metadata.ext
   const report = JSON.parse(given.stdout);
   assert.deepEqual(report.textureScale, { value: 1, from: '--texture-scale' });
   assert.deepEqual([report.exemplar.width, report.exemplar.height], [128, 128]);
-  // Without metadata the training default: the short side to 64 cells.
+  // Without metadata the training default: the short side to 128 cells, never enlarged.
   const plain = holdingModel(stripeTexture(32, 32, 8, 'vertical'));
   plain.metadata.extra = { grid: { width: 32, height: 32 } };
-  const plainReport = JSON.parse(runNca(['eval', save('plain.nca', plain), '--texture', bigPath, '--steps', '20', '--no-int8', '--quiet', '--json']).stdout);
-  assert.deepEqual(plainReport.textureScale, { value: 0.5, from: 'the training default' });
+  const plainPath = save('plain.nca', plain);
+  const hugePath = join(dir, 'stripes-x4.png');
+  writeFileSync(hugePath, encodePng(enlarged(exemplar, 4)));
+  const defaultScale = (image: string) => JSON.parse(runNca(['eval', plainPath, '--texture', image, '--steps', '20', '--no-int8', '--quiet', '--json']).stdout).textureScale;
+  assert.deepEqual(defaultScale(hugePath), { value: 0.5, from: 'the training default' });
+  assert.deepEqual(defaultScale(bigPath), { value: 1, from: 'the training default' });
 });
 
 test('nca eval --texture --strip writes a PNG: the exemplar tiled to the grid, then a frame per step count; a row per run', () => {
