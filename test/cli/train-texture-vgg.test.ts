@@ -9,13 +9,25 @@ import { join } from 'node:path';
 import { decodeNca } from '../../formats/index.ts';
 import { encodePng } from '../../trainer/image/png.ts';
 import { stripeTexture } from '../../trainer/texture/synthetic.ts';
+import { DEFAULT_VGG_REPO } from '../../trainer/vgg/files.ts';
 import { repoRoot, runNca } from '../helpers/cli.ts';
+import { sha256, startLocalHub } from '../helpers/hub-server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'nca-train-vgg-'));
 const exemplarPath = join(dir, 'stripes.png');
 writeFileSync(exemplarPath, encodePng(stripeTexture(64, 64, 8, 'vertical')));
 const tinyVgg = join(repoRoot, 'test/fixtures/vgg-tiny/model.safetensors');
 const small = ['--size', '32x32', '--steps', '8', '--batch', '2', '--hidden', '16', '--score-every', '0', '--preview-every', '0', '--quiet'];
+
+/** Runs `nca` without blocking this process, so the local Hub in it can answer. */
+function runNcaAsync(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/nca.mjs'), ...args], { cwd: repoRoot, env: { ...process.env, ...env } });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
 
 const logLines = (run: string) => readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
@@ -50,6 +62,26 @@ test('nca train --texture-loss vgg-swd: a run stopped by Ctrl-C resumes without 
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.ok(readFileSync(join(out, 'model.nca')).equals(readFileSync(join(reference, 'model.nca'))));
   assert.equal(decodeNca(readFileSync(join(out, 'model.nca'))).model.metadata.clipModel, 'texture-vgg-swd');
+});
+
+test('nca train --texture-loss vgg downloads VGG16 from the Hub into the cache once (a local Hub serving the tiny VGG16)', async () => {
+  const hub = await startLocalHub(DEFAULT_VGG_REPO, { 'model.safetensors': readFileSync(tinyVgg) });
+  const cache = mkdtempSync(join(tmpdir(), 'vgg-hub-cache-'));
+  try {
+    const env = { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: cache };
+    const first = await runNcaAsync(['train', '--texture', exemplarPath, '--texture-loss', 'vgg', '--out', join(dir, 'hub-1'), '--iterations', '1', ...small], env);
+    assert.equal(first.code, 0, first.stderr);
+    const blob = join(cache, 'models--timm--vgg16.tv_in1k', 'blobs', sha256(readFileSync(tinyVgg)));
+    assert.ok(existsSync(blob), 'the checkpoint is cached under its sha256');
+    assert.equal(hub.requests.filter((r) => r.method === 'GET' && r.url.startsWith('/cdn/')).length, 1, 'one download');
+    const fetched = hub.requests.length;
+    // The second run finds it in the cache: no new request at all.
+    const second = await runNcaAsync(['train', '--texture', exemplarPath, '--texture-loss', 'vgg', '--out', join(dir, 'hub-2'), '--iterations', '1', ...small], env);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(hub.requests.length, fetched);
+  } finally {
+    await hub.close();
+  }
 });
 
 test('nca train --texture-loss vgg: offline with an empty cache exits 2 and says how to provide the weights', () => {
