@@ -62,8 +62,12 @@ export const TEXTURE_SIDE = 128;
 /** Texture runs' defaults, where they differ from the source method (Self-Organising Textures). */
 export const TEXTURE_DEFAULTS = { width: 64, height: 64, clamp: 2, minSteps: 32, maxSteps: 64 };
 
+/** Whether --texture was given; its companion flags without it are a usage error, not silently ignored. */
 export function isTextureRun(values: Values): boolean {
-  return values.texture !== undefined;
+  if (values.texture !== undefined) return true;
+  const stray = Object.keys(textureOptions).filter((flag) => flag !== 'texture' && values[flag] !== undefined);
+  if (stray.length) throw new CliError(`${stray.map((f) => `--${f}`).join(', ')} need${stray.length === 1 ? 's' : ''} --texture IMAGE`, EXIT.usage);
+  return false;
 }
 
 export async function textureSource(values: Values): Promise<RunSource<TextureLossSpec>> {

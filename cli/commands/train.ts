@@ -323,7 +323,7 @@ function livingSteps(box: { width: number; height: number }): [number, number] {
 
 async function newRun(values: Values, positionals: string[], options: ClipRunOptions) {
   const clip = isClipRun(values, positionals);
-  const texture = !clip && isTextureRun(values);
+  const texture = isTextureRun(values) && !clip; // called first: it refuses texture flags without --texture
   const living = !clip && !texture && isLiving(values);
   const source: RunSource<PixelLossSpec | ClipLossSpec | TextureLossSpec> = clip
     ? await clipSource(values, positionals, options)

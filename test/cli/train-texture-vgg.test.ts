@@ -94,7 +94,7 @@ test('nca train --texture-loss vgg: offline with an empty cache exits 2 and says
   assert.match(r.stderr, /--vgg-path FILE/);
 });
 
-test('nca train --texture-loss vgg: a missing --vgg-path (66), a checkpoint that is not VGG16 (65), an unknown loss (64)', () => {
+test('nca train --texture-loss vgg: a missing --vgg-path (66), a checkpoint that is not VGG16 (65), an unknown loss or texture flags without --texture (64)', () => {
   const run = (extra: string[]) => runNca(['train', '--texture', exemplarPath, '--out', join(dir, 'bad'), '--iterations', '1', ...small, ...extra]);
   const missing = run(['--texture-loss', 'vgg', '--vgg-path', join(dir, 'nowhere.safetensors')]);
   assert.equal(missing.code, 66, missing.stderr);
@@ -105,4 +105,8 @@ test('nca train --texture-loss vgg: a missing --vgg-path (66), a checkpoint that
   const unknown = run(['--texture-loss', 'lpips']);
   assert.equal(unknown.code, 64, unknown.stderr);
   assert.match(unknown.stderr, /texture-loss/);
+  // Texture flags without --texture are refused, not ignored (a pixel-target run here).
+  const stray = runNca(['train', '--target', exemplarPath, '--out', join(dir, 'stray'), '--iterations', '1', '--texture-loss', 'vgg', '--vgg-path', tinyVgg, '--quiet']);
+  assert.equal(stray.code, 64, stray.stderr);
+  assert.match(stray.stderr, /--texture-loss, --vgg-path need --texture IMAGE/);
 });
