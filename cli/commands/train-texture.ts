@@ -139,11 +139,9 @@ export async function textureLossFor(spec: TextureLossSpec, config: TrainConfig,
     if (error instanceof SafetensorsError) throw new CliError(error.message, EXIT.badInput);
     throw error;
   }
+  // Sizes were checked by textureSpec (textureSizeProblem asks for more than VGG16's 16 cells).
   try {
     return await textureLoss(spec, config, options, vgg);
-  } catch (error) {
-    if (error instanceof Error && error.message.startsWith('texture loss:')) throw new CliError(error.message, EXIT.usage);
-    throw error;
   } finally {
     vgg.weights.close();
   }

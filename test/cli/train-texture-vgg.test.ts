@@ -10,7 +10,7 @@ import { decodeNca } from '../../formats/index.ts';
 import { encodePng } from '../../trainer/image/png.ts';
 import { stripeTexture } from '../../trainer/texture/synthetic.ts';
 import { DEFAULT_VGG_REPO } from '../../trainer/vgg/files.ts';
-import { repoRoot, runNca } from '../helpers/cli.ts';
+import { interruptAfterLogLines, repoRoot, runNca } from '../helpers/cli.ts';
 import { sha256, startLocalHub } from '../helpers/hub-server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'nca-train-vgg-'));
@@ -46,17 +46,7 @@ test('nca train --texture-loss vgg-swd: a run stopped by Ctrl-C resumes without 
   const reference = join(dir, 'swd-reference');
   assert.equal(runNca(args(reference)).code, 0);
   const out = join(dir, 'swd-interrupted');
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/nca.mjs'), ...args(out)], { cwd: repoRoot, stdio: 'ignore' });
-  const poll = setInterval(() => {
-    const log = join(out, 'log.jsonl');
-    if (existsSync(log) && readFileSync(log, 'utf8').trim().split('\n').length >= 3) {
-      clearInterval(poll);
-      child.kill('SIGINT');
-    }
-  }, 10);
-  const code = await new Promise((resolve) => child.on('close', resolve));
-  clearInterval(poll);
-  assert.equal(code, 130);
+  assert.equal(await interruptAfterLogLines(args(out), out, 3), 130);
   // The checkpoint holds the loss kind and where VGG16 came from.
   const resumed = runNca(['train', '--resume', out, '--quiet']);
   assert.equal(resumed.code, 0, resumed.stderr);

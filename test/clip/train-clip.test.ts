@@ -1,8 +1,7 @@
 // End to end: `nca train "PROMPT"` with the tiny fixture CLIP, as a user runs it.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,7 +9,7 @@ import { decodeNca } from '../../formats/nca-file.ts';
 import { decodePng, encodePng } from '../../trainer/image/png.ts';
 import { loadCheckpoint } from '../../trainer/train/checkpoint.ts';
 import { stripeTexture } from '../../trainer/texture/synthetic.ts';
-import { repoRoot, runNca } from '../helpers/cli.ts';
+import { interruptAfterLogLines, repoRoot, runNca } from '../helpers/cli.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'nca-clip-'));
 const clipPath = join(repoRoot, 'test/fixtures/clip-tiny');
@@ -63,18 +62,7 @@ test('an interrupted CLIP run resumes from its checkpoint alone and ends bit-ide
   const reference = join(work, 'reference');
   assert.equal(runNca(args(reference)).code, 0);
   const dir = join(work, 'interrupted');
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/nca.mjs'), ...args(dir)], { cwd: repoRoot, stdio: 'ignore' });
-  // One Ctrl-C only: a second one means "quit at once" (docs/cli.md), and late ones meet the default handler.
-  const poll = setInterval(() => {
-    const log = join(dir, 'log.jsonl');
-    if (existsSync(log) && readFileSync(log, 'utf8').trim().split('\n').length >= 3) {
-      clearInterval(poll);
-      child.kill('SIGINT');
-    }
-  }, 10);
-  const code = await new Promise((resolve) => child.on('close', resolve));
-  clearInterval(poll);
-  assert.equal(code, 130);
+  assert.equal(await interruptAfterLogLines(args(dir), dir, 3), 130);
   const stopped = await loadCheckpoint(dir);
   assert.ok(stopped.iteration > 0 && stopped.iteration < 6, `stopped at ${stopped.iteration}`);
   // The prompts are not given again: the checkpoint holds their embeddings.

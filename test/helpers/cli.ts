@@ -1,6 +1,6 @@
 /** Runs the real `nca` binary in a child process, as a user would. */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,4 +21,22 @@ export function runNca(args: string[], options: { cwd?: string; env?: NodeJS.Pro
 export function trainingScores(runDir: string): { scores: { iteration: number; score: number }[]; best: { iteration: number; score: number } } {
   const scores = readFileSync(join(runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.kind === 'score');
   return { scores, best: scores.reduce((a, b) => (b.score > a.score ? b : a)) };
+}
+
+/**
+ * Starts `nca args` and sends one Ctrl-C (SIGINT) once `runDir/log.jsonl` has `lines` lines;
+ * resolves with the exit code. One Ctrl-C only: a second one means "quit at once" (docs/cli.md).
+ */
+export async function interruptAfterLogLines(args: string[], runDir: string, lines: number): Promise<number | null> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, stdio: 'ignore' });
+  const log = join(runDir, 'log.jsonl');
+  const poll = setInterval(() => {
+    if (existsSync(log) && readFileSync(log, 'utf8').trim().split('\n').length >= lines) {
+      clearInterval(poll);
+      child.kill('SIGINT');
+    }
+  }, 10);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearInterval(poll);
+  return code;
 }
