@@ -2,6 +2,7 @@
 import { basename, extname, join } from 'node:path';
 import { defaultTopology, type NcaModel, type Topology } from '../../formats/model.ts';
 import { DEVICES, checkDevice, type Device } from '../../trainer/engine/session.ts';
+import { DAMAGE_SHAPES } from '../../trainer/pixel/damage.ts';
 import { decodePng, encodePng, type RgbaImage } from '../../trainer/image/png.ts';
 import { ImageError, loadImage } from '../../trainer/image/load.ts';
 import { evaluateLongRun } from '../../exporter/eval/long-run.ts';
@@ -59,9 +60,11 @@ Options:
   --lr X                 Adam learning rate (default 0.002)
   --lr-milestones F,..   fractions of the run at which the rate is multiplied by 0.4
                          (default 0.3,0.5,0.85; none = constant)
-  --damage N             erase a random disc in the N best batch states per
-                         iteration, so the model learns to regrow (default: a
-                         quarter of the batch; 0 with --no-alive)
+  --damage N             erase part of the N best batch states per iteration, so
+                         the model learns to regrow (default: a quarter of the
+                         batch; 0 with --no-alive)
+  --damage-shape S       what damage erases: disc (a random circle, default), half
+                         (one side of a random line) or mixed (either)
   --seed-every N         every N-th iteration a seed replaces the worst batch
                          state (default 1; 8 with --no-alive)
   --overflow-weight X    weight of the mean overflow penalty (default 1)
@@ -112,6 +115,7 @@ const options = {
   lr: { type: 'string' },
   'lr-milestones': { type: 'string' },
   damage: { type: 'string' },
+  'damage-shape': { type: 'string' },
   'overflow-weight': { type: 'string' },
   qat: { type: 'boolean' },
   'no-qat': { type: 'boolean' },
@@ -353,6 +357,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     lr: numberValue(values, 'lr', SOURCE_METHOD.lr, 1e-8, 1),
     lrMilestones: milestonesValue(values, defaults.lrMilestones),
     damage: intValue(values, 'damage', living ? Math.floor(batch / 4) : 0, 0),
+    damageShape: choiceValue(values, 'damage-shape', DAMAGE_SHAPES, 'disc'),
     seedEvery: intValue(values, 'seed-every', defaults.seedEvery, 1),
     overflowWeight: numberValue(values, 'overflow-weight', SOURCE_METHOD.overflowWeight, 0, 1e6),
     qat: values['no-qat'] === true ? false : values.qat === true || (living && values.qat !== false),

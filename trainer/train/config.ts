@@ -1,5 +1,6 @@
 /** Training settings: the source method's defaults, and validation with clear messages. */
 import { defaultTopology, type Topology } from '../../formats/model.ts';
+import { DAMAGE_SHAPES, type DamageShape } from '../pixel/damage.ts';
 import type { SeedKind } from './seeds.ts';
 
 export interface TrainConfig {
@@ -26,8 +27,10 @@ export interface TrainConfig {
   seedOffset?: [number, number];
   /** Weight of the mean overflow penalty |x - clamp(x, -1, 1)|. */
   overflowWeight: number;
-  /** Batch states damaged (a random disc erased) per iteration; 0 = none. */
+  /** Batch states damaged (part of them erased) per iteration; 0 = none. */
   damage: number;
+  /** What damage erases: a random disc, a random half-plane, or either (see trainer/pixel/damage.ts). */
+  damageShape: DamageShape;
   /** Fake int8 quantisation of w1/w2 during training (straight-through gradients). */
   qat: boolean;
   /** Seeds everything random: pool sampling, steps, masks, noise seeds. */
@@ -59,6 +62,7 @@ export const SOURCE_METHOD: TrainConfig = {
   seed: 'noise',
   overflowWeight: 1,
   damage: 0,
+  damageShape: 'disc',
   qat: false,
   runSeed: 0,
   saveEvery: 50,
@@ -95,6 +99,8 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   positiveInt('scoreEvery', c.scoreEvery, 0);
   if (c.scoreSteps.length === 0 || c.scoreSteps.some((n) => !Number.isInteger(n) || n < 1)) throw new ConfigError(`scoreSteps must be positive step counts, got ${c.scoreSteps}`);
   positiveInt('damage', c.damage, 0);
+  c.damageShape ??= 'disc'; // checkpoints from before damage shapes
+  if (!DAMAGE_SHAPES.includes(c.damageShape)) throw new ConfigError(`damageShape must be one of ${DAMAGE_SHAPES.join(', ')}, got ${c.damageShape}`);
   if (c.batch > c.poolSize) throw new ConfigError(`batch (${c.batch}) is larger than poolSize (${c.poolSize})`);
   if (c.maxSteps < c.minSteps) throw new ConfigError(`maxSteps (${c.maxSteps}) is below minSteps (${c.minSteps})`);
   if (c.damage >= c.batch) throw new ConfigError(`damage (${c.damage}) must leave at least one batch state intact (batch ${c.batch})`);

@@ -26,7 +26,7 @@ import { encodePng } from '../image/png.ts';
 import { batchSize, takeHwc, type BatchShape } from '../nca/layout.ts';
 import { batchMasks, maskSeed } from '../nca/masks.ts';
 import { autoSegmentSteps, NcaRollout } from '../nca/rollout.ts';
-import { eraseCircles } from '../pixel/damage.ts';
+import { eraseDamage } from '../pixel/damage.ts';
 import { adamInit, adamStep, learningRate, normalizeGradients } from './adam.ts';
 import { loadCheckpoint, MODEL_FILE, modelOf, saveCheckpoint, type TrainState } from './checkpoint.ts';
 import { validateConfig, type TrainConfig } from './config.ts';
@@ -192,7 +192,7 @@ export class Trainer {
     const slots = this.pool.worstFirst(this.pool.sample(c.batch, this.rng));
     const x = this.pool.gather(slots);
     if (it % c.seedEvery === 0) x.set(seedState(c.topology, s.seed, c, this.rng.int(0, 0x7fffffff)), 0);
-    if (c.damage > 0) eraseCircles(x, this.shape, range(c.batch - c.damage, c.batch), this.rng);
+    if (c.damage > 0) eraseDamage(x, this.shape, range(c.batch - c.damage, c.batch), this.rng, c.damageShape);
     const steps = this.rng.int(c.minSteps, c.maxSteps);
     const masks = batchMasks(c.topology, c, slots.map((_, b) => maskSeed(c.runSeed, it, b)));
 
