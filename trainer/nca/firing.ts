@@ -42,9 +42,10 @@ export function firingCells(mask: Float32Array, varying = false): FiringCells {
 }
 
 /**
- * The 3x3 neighbourhoods of the firing cells, [K * 9]: for cell k, the indices
- * (into the B*H*W cells) of its neighbours in kernel order (row by row, top
- * left first). Outside a zero-padded grid they point at B*H*W, a zero row.
+ * The 3x3 neighbourhoods of the firing cells, [9 * K], tap-major: entry
+ * t * K + k is the index (into the B*H*W cells) of cell k's neighbour at tap t
+ * (kernel order: row by row, top left first), so a gather of them is [9, K * C]
+ * (step-graph.ts). Outside a zero-padded grid they point at B*H*W, a zero row.
  * Padding entries (the scratch row) read cell 0: their update is dropped
  * forward and their gradient is zero backward.
  */
@@ -71,7 +72,7 @@ export function neighbourhoods(f: FiringCells, shape: Omit<BatchShape, 'channels
     for (let t = 0; t < 9; t++) {
       const row = rows[(t / 3) | 0];
       const col = cols[t % 3];
-      out[k * 9 + t] = row < 0 || col < 0 ? outside : row + col;
+      out[t * f.capacity + k] = row < 0 || col < 0 ? outside : row + col;
     }
   }
   return out;
