@@ -73,6 +73,9 @@ Options:
                          scored by the texture score (docs/textures.md)
   --score-steps A,B,..   step counts of that long run (default 500,2000,6000;
                          250,1000 for textures)
+  --weight-average D     also keep a moving average of the weights (decay D, e.g.
+                         0.99); scored runs score it beside the weights and keep
+                         whichever holds better (default 0 = none)
   --qat, --no-qat        quantisation-aware training (fake int8 w1/w2, what an int8
                          .nca computes); default on for living models, off otherwise
   --run-seed N           seed of every random choice (default 0)
@@ -116,6 +119,7 @@ const options = {
   'lr-milestones': { type: 'string' },
   damage: { type: 'string' },
   'damage-shape': { type: 'string' },
+  'weight-average': { type: 'string' },
   'overflow-weight': { type: 'string' },
   qat: { type: 'boolean' },
   'no-qat': { type: 'boolean' },
@@ -358,6 +362,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     lrMilestones: milestonesValue(values, defaults.lrMilestones),
     damage: intValue(values, 'damage', living ? Math.floor(batch / 4) : 0, 0),
     damageShape: choiceValue(values, 'damage-shape', DAMAGE_SHAPES, 'disc'),
+    weightAverage: numberValue(values, 'weight-average', 0, 0, 0.999999),
     seedEvery: intValue(values, 'seed-every', defaults.seedEvery, 1),
     overflowWeight: numberValue(values, 'overflow-weight', SOURCE_METHOD.overflowWeight, 0, 1e6),
     qat: values['no-qat'] === true ? false : values.qat === true || (living && values.qat !== false),

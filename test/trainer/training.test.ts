@@ -4,11 +4,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { defaultTopology } from '../../formats/model.ts';
+import { defaultTopology, type Weights } from '../../formats/model.ts';
 import { Rng } from '../../formats/random.ts';
 import { encodePng } from '../../trainer/image/png.ts';
 import { pixelLoss } from '../../trainer/pixel/pixel-loss.ts';
-import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint, loadCheckpointModel } from '../../trainer/train/checkpoint.ts';
+import { CHECKPOINT_FILE, CheckpointError, decodeCheckpoint, loadCheckpoint, loadCheckpointModel, MODEL_FILE } from '../../trainer/train/checkpoint.ts';
+import { decodeNca } from '../../formats/nca-file.ts';
 import { ConfigError, SOURCE_METHOD, validateConfig, type TrainConfig } from '../../trainer/train/config.ts';
 import type { Loss } from '../../trainer/train/loss.ts';
 import { Trainer, type TrainEvent } from '../../trainer/train/trainer.ts';
@@ -120,4 +121,56 @@ test('bad settings are rejected with the setting named', () => {
   assert.throws(() => validateConfig({ ...config, minSteps: 9, maxSteps: 3 }), (e: Error) => e instanceof ConfigError && /maxSteps/.test(e.message));
   assert.throws(() => validateConfig({ ...config, lr: -1 }), (e: Error) => e instanceof ConfigError && /lr/.test(e.message));
   assert.throws(() => validateConfig({ ...config, damage: 2 }), (e: Error) => e instanceof ConfigError && /damage/.test(e.message));
+  assert.throws(() => validateConfig({ ...config, damage: 1, damageShape: 'square' as never }), (e: Error) => e instanceof ConfigError && /damageShape/.test(e.message));
+  assert.throws(() => validateConfig({ ...config, weightAverage: 1 }), (e: Error) => e instanceof ConfigError && /weightAverage/.test(e.message));
 });
+
+test('the weight average follows a = d·a + (1 - d)·w from the initial weights, is checkpointed, and is scored beside the weights', async () => {
+  const decay = 0.75;
+  const averaged: TrainConfig = { ...config, iterations: 3, saveEvery: 1, weightAverage: decay, scoreEvery: 3 };
+  const loss = await pixelLoss(spec, averaged, { threads: 1 });
+  const dir = tempDir();
+  const read = () => decodeCheckpoint(readFileSync(join(dir, CHECKPOINT_FILE)));
+  const snapshots: { weights: Float32Array; average: Float32Array }[] = [];
+  const events: TrainEvent[] = [];
+  const trainer = await Trainer.start(averaged, loss, {
+    dir,
+    threads: 1,
+    // a score that differs between the two: closeness to the initial weights
+    score: async (m) => -distance(flat(m.weights), snapshots[0].weights),
+    onEvent: (e) => {
+      events.push(e);
+      if (e.kind !== 'checkpoint') return;
+      const s = read();
+      if (s.iteration === snapshots.length) snapshots.push({ weights: flat(s.weights), average: flat(s.average!) });
+    },
+  });
+  const first = read();
+  assert.deepEqual(flat(first.average!), flat(first.weights), 'the average starts at the initial weights');
+  snapshots.push({ weights: flat(first.weights), average: flat(first.average!) });
+  await trainer.run();
+  await trainer.release(); // releases the loss too
+  assert.equal(snapshots.length, 4);
+  for (let k = 1; k < 4; k++) {
+    const { weights, average } = snapshots[k];
+    const previous = snapshots[k - 1].average;
+    assert.ok(average.every((a, j) => Math.abs(a - (decay * previous[j] + (1 - decay) * weights[j])) < 1e-6), `iteration ${k}`);
+    assert.ok(average.some((a, j) => a !== weights[j]), `iteration ${k}: the average is not the weights`);
+  }
+  const scored = events.find((e): e is Extract<TrainEvent, { kind: 'score' }> => e.kind === 'score')!;
+  const [current, average] = [-distance(snapshots[3].weights, snapshots[0].weights), -distance(snapshots[3].average, snapshots[0].weights)];
+  assert.ok(Math.abs(scored.score - current) < 1e-9 && Math.abs(scored.averageScore! - average) < 1e-9);
+  const model = decodeNca(readFileSync(join(dir, MODEL_FILE))).model;
+  const kept = average > current ? snapshots[3].average : snapshots[3].weights;
+  assert.deepEqual(flat(model.weights), kept);
+  assert.equal(model.metadata.extra?.bestWeights, average > current ? 'average' : 'current');
+});
+
+/** w1, b1 and w2 end to end (w1 alone stays put at first: its gradient flows through w2, which starts at zero). */
+function flat(w: Weights): Float32Array {
+  return Float32Array.from([...w.w1, ...w.b1, ...w.w2]);
+}
+
+function distance(a: Float32Array, b: Float32Array): number {
+  return Math.sqrt(a.reduce((sum, v, j) => sum + (v - b[j]) ** 2, 0));
+}

@@ -29,6 +29,8 @@ export interface TrainState {
   lrScale: number;
   rollbacks: number;
   weights: Weights;
+  /** The moving average of the weights, when config.weightAverage > 0. */
+  average?: Weights;
   adam: AdamState;
   pool: Float32Array;
   /** The loss of each pool state when it was written back (Infinity: not yet ranked, e.g. a seed). */
@@ -59,6 +61,7 @@ export class CheckpointError extends Error {
 export async function saveCheckpoint(dir: string, state: TrainState): Promise<void> {
   const tensors: [string, Tensor][] = [
     ...Object.entries(state.weights).filter((e): e is [string, Float32Array] => e[1] !== undefined).map(([k, v]) => [`weights.${k}`, v] as [string, Tensor]),
+    ...Object.entries(state.average ?? {}).filter((e): e is [string, Float32Array] => e[1] !== undefined).map(([k, v]) => [`average.${k}`, v] as [string, Tensor]),
     ...Object.entries(state.adam.m).map(([k, v]) => [`adam.m.${k}`, v] as [string, Tensor]),
     ...Object.entries(state.adam.v).map(([k, v]) => [`adam.v.${k}`, v] as [string, Tensor]),
     ['pool', state.pool],
@@ -70,7 +73,7 @@ export async function saveCheckpoint(dir: string, state: TrainState): Promise<vo
     offset += t.byteLength;
     return entry;
   });
-  const { weights: _w, adam, pool: _p, poolLoss: _l, ...small } = state;
+  const { weights: _w, average: _a, adam, pool: _p, poolLoss: _l, ...small } = state;
   const json = new TextEncoder().encode(JSON.stringify({ ...small, adamStep: adam.step, tensors: table }));
   const head = Buffer.alloc(align8(12 + json.length));
   head.write(MAGIC, 0, 'latin1');
@@ -113,7 +116,7 @@ export function decodeCheckpoint(input: Uint8Array, path = CHECKPOINT_FILE): Tra
   if (!isCheckpoint(bytes) || bytes.length < 12) throw new CheckpointError(`${path} is not a trainer checkpoint`);
   const jsonLength = bytes.readUInt32LE(8);
   if (12 + jsonLength > bytes.length) throw new CheckpointError(`${path} is truncated`);
-  let meta: Omit<TrainState, 'weights' | 'adam' | 'pool' | 'poolLoss'> & { adamStep: number; tensors: TensorEntry[] };
+  let meta: Omit<TrainState, 'weights' | 'average' | 'adam' | 'pool' | 'poolLoss'> & { adamStep: number; tensors: TensorEntry[] };
   try {
     meta = JSON.parse(bytes.toString('utf8', 12, 12 + jsonLength));
   } catch {
@@ -134,9 +137,11 @@ export function decodeCheckpoint(input: Uint8Array, path = CHECKPOINT_FILE): Tra
   const { adamStep, tensors: _t, ...small } = meta;
   const pool = read.get('pool');
   if (!pool) throw new CheckpointError(`${path} has no pool`);
+  const average = group('average.');
   return {
     ...small,
     weights: group('weights.') as unknown as Weights,
+    ...(Object.keys(average).length > 0 ? { average: average as unknown as Weights } : {}),
     adam: { step: adamStep, m: group('adam.m.') as Record<string, Float64Array>, v: group('adam.v.') as Record<string, Float64Array> },
     pool: pool as Float32Array,
     // checkpoints written before pools were ranked: every state unranked
@@ -149,10 +154,12 @@ export async function loadCheckpointModel(dir: string): Promise<NcaModel> {
   return modelOf(await loadCheckpoint(dir));
 }
 
-export function modelOf(s: TrainState): NcaModel {
+/** The run's model: its current weights, or (`average`) their moving average. */
+export function modelOf(s: TrainState, average = false): NcaModel {
+  const weights = average && s.average ? s.average : s.weights;
   return {
     topology: s.config.topology,
-    weights: Object.fromEntries(Object.entries(s.weights).map(([k, v]) => [k, Float32Array.from(v)])) as unknown as Weights,
+    weights: Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, Float32Array.from(v)])) as unknown as Weights,
     seed: s.seed,
     metadata: { ...s.metadata, iterations: s.iteration },
   };

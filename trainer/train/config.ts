@@ -31,6 +31,11 @@ export interface TrainConfig {
   damage: number;
   /** What damage erases: a random disc, a random half-plane, or either (see trainer/pixel/damage.ts). */
   damageShape: DamageShape;
+  /**
+   * Decay of an exponential moving average of the weights, kept beside them (0 = none). The
+   * scored run then scores both and keeps whichever holds better; an unscored run ends with the average.
+   */
+  weightAverage: number;
   /** Fake int8 quantisation of w1/w2 during training (straight-through gradients). */
   qat: boolean;
   /** Seeds everything random: pool sampling, steps, masks, noise seeds. */
@@ -63,6 +68,7 @@ export const SOURCE_METHOD: TrainConfig = {
   overflowWeight: 1,
   damage: 0,
   damageShape: 'disc',
+  weightAverage: 0,
   qat: false,
   runSeed: 0,
   saveEvery: 50,
@@ -107,6 +113,8 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new ConfigError(`lr must be a positive number, got ${c.lr}`);
   if (!(c.lrFactor > 0)) throw new ConfigError(`lrFactor must be positive, got ${c.lrFactor}`);
   if (c.lrMilestones.some((m) => !(m >= 0 && m <= 1))) throw new ConfigError('lrMilestones are fractions of the run, in [0, 1]');
+  c.weightAverage ??= 0; // checkpoints from before weight averages
+  if (!(c.weightAverage >= 0 && c.weightAverage < 1)) throw new ConfigError(`weightAverage must be in [0, 1), got ${c.weightAverage}`);
   if (!(c.overflowWeight >= 0)) throw new ConfigError(`overflowWeight must be >= 0, got ${c.overflowWeight}`);
   if (c.seed !== 'noise' && c.seed !== 'cell') throw new ConfigError(`seed must be "noise" or "cell", got ${c.seed}`);
   if (!Number.isInteger(c.runSeed)) throw new ConfigError(`runSeed must be an integer, got ${c.runSeed}`);

@@ -10,7 +10,8 @@
  *
  * Keeping the best model, not the last: with a `score` function (a long-run
  * evaluation, higher is better) the model is scored every `scoreEvery`
- * iterations and model.nca is rewritten whenever the score improves.
+ * iterations and model.nca is rewritten whenever the score improves. With
+ * `weightAverage` a moving average of the weights is kept too, and scored beside them.
  *
  * A run lives in one directory: checkpoint.bin (every `saveEvery` iterations,
  * on stop, and at the end), log.jsonl, previews/*.png and model.nca.
@@ -38,7 +39,7 @@ export type TrainEvent =
   | { kind: 'iteration'; iteration: number; loss: number; logs: Record<string, number>; lr: number; steps: number; seconds: number }
   | { kind: 'rollback'; iteration: number; to: number; reason: string; lrScale: number }
   | { kind: 'checkpoint'; iteration: number }
-  | { kind: 'score'; iteration: number; score: number; best: number; bestIteration: number }
+  | { kind: 'score'; iteration: number; score: number; best: number; bestIteration: number; averageScore?: number }
   | { kind: 'preview'; iteration: number; path: string }
   | { kind: 'done'; iteration: number; model: string };
 
@@ -89,6 +90,7 @@ export class Trainer {
       lrScale: 1,
       rollbacks: 0,
       weights,
+      ...(c.weightAverage > 0 ? { average: copyWeights(weights) } : {}),
       adam: adamInit(weights as unknown as Record<string, Float32Array>),
       pool,
       poolLoss: new Float32Array(c.poolSize).fill(Infinity),
@@ -147,16 +149,16 @@ export class Trainer {
     if (this.options.score && c.scoreEvery > 0) {
       if (c.iterations % c.scoreEvery !== 0) await this.scoreModel(); // else the loop just scored the last iteration
     } else {
-      await writeModel(path, this.model());
+      await writeModel(path, this.model(c.weightAverage > 0));
     }
     await this.save();
     this.emit({ kind: 'done', iteration: this.state.iteration, model: path });
     return { stopped: false, model: this.model() };
   }
 
-  /** The current weights as a model; metadata.extra records the training grid (nca eval's default grid). */
-  model(): NcaModel {
-    const m = modelOf(this.state);
+  /** The current weights (or their moving average) as a model; metadata.extra records the training grid (nca eval's default grid). */
+  model(average = false): NcaModel {
+    const m = modelOf(this.state, average);
     const c = this.state.config;
     m.metadata.extra = { ...m.metadata.extra, grid: { width: c.width, height: c.height } };
     return m;
@@ -166,18 +168,28 @@ export class Trainer {
     return join(this.options.dir, MODEL_FILE);
   }
 
-  /** Scores the current model; a new best is written to model.nca at once, so a killed run keeps it. */
+  /** Scores the current model (and the weights' average); a new best is written to model.nca at once, so a killed run keeps it. */
   private async scoreModel(): Promise<void> {
-    const model = this.model();
-    const score = await this.options.score!(model);
     const it = this.state.iteration;
+    const current = this.model();
+    const score = await this.options.score!(current);
+    const averaged = this.state.average ? this.model(true) : null;
+    const averageScore = averaged ? await this.options.score!(averaged) : -Infinity;
+    const [top, model, weights] = averageScore > score ? [averageScore, averaged!, 'average'] : [score, current, 'current'];
     const best = this.state.best;
-    if (!best || score > best.score) {
-      this.state.best = { iteration: it, score };
-      model.metadata.extra = { ...model.metadata.extra, bestScore: score, bestIteration: it };
+    if (!best || top > best.score) {
+      this.state.best = { iteration: it, score: top };
+      model.metadata.extra = { ...model.metadata.extra, bestScore: top, bestIteration: it, ...(averaged ? { bestWeights: weights } : {}) };
       await writeModel(this.modelPath(), model);
     }
-    const event: TrainEvent = { kind: 'score', iteration: it, score, best: this.state.best!.score, bestIteration: this.state.best!.iteration };
+    const event: TrainEvent = {
+      kind: 'score',
+      iteration: it,
+      score,
+      best: this.state.best!.score,
+      bestIteration: this.state.best!.iteration,
+      ...(averaged ? { averageScore } : {}),
+    };
     await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
     this.emit(event);
   }
@@ -204,6 +216,7 @@ export class Trainer {
     normalizeGradients(g);
     adamStep(s.weights as unknown as Record<string, Float32Array>, g, s.adam, lr);
     if (!Object.values(s.weights).every((w) => w === undefined || w.every(Number.isFinite))) return 'weights are not finite';
+    if (s.average) updateAverage(s.average, s.weights, c.weightAverage);
 
     this.pool.scatter(slots, trajectory.final, result.perSample && deadLast(result.perSample, trajectory.final, this.shape, c.topology));
     s.iteration++;
@@ -272,6 +285,19 @@ async function writeModel(path: string, model: NcaModel): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, encodeNca(model, { weightDtype: 'float32' }));
   await rename(tmp, path);
+}
+
+function copyWeights(w: Weights): Weights {
+  return Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v && Float32Array.from(v)])) as unknown as Weights;
+}
+
+/** average = decay * average + (1 - decay) * weights, in place. */
+function updateAverage(average: Weights, weights: Weights, decay: number): void {
+  for (const [k, w] of Object.entries(weights) as [keyof Weights, Float32Array | undefined][]) {
+    const a = average[k];
+    if (!w || !a) continue;
+    for (let i = 0; i < w.length; i++) a[i] = decay * a[i] + (1 - decay) * w[i];
+  }
 }
 
 /** PyTorch's default 1x1-conv init for w1/b1 (uniform +-1/sqrt(fan_in)); w2 starts at zero. */
