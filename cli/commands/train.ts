@@ -395,6 +395,10 @@ function describe(event: TrainEvent): string | null {
       return event.logs.similarity !== undefined && (event.iteration + 1) % 10 === 0
         ? `iteration ${event.iteration + 1}: CLIP similarity ${event.logs.similarity.toFixed(4)}, loss ${event.loss.toFixed(4)}`
         : null;
+    case 'score': {
+      const average = event.averageScore === undefined ? '' : `, averaged weights ${event.averageScore.toFixed(2)}`;
+      return `iteration ${event.iteration}: long-run score ${event.score.toFixed(2)}${average} (best ${event.best.toFixed(2)}, iteration ${event.bestIteration})`;
+    }
     case 'done':
       return `wrote ${event.model}`;
     default:

@@ -195,11 +195,12 @@ test('nca train --target scores its models as nca eval does: the lowest PSNR, fl
   const out = join(dir, 'scored-run');
   const train = runNca([
     'train', '--target', targetPath, '--out', out, '--iterations', '2', '--steps', '8', '--batch', '2', '--pool', '4', '--hidden', '16',
-    '--score-every', '1', '--score-steps', '20,40', '--preview-every', '0', '--quiet',
+    '--score-every', '1', '--score-steps', '20,40', '--preview-every', '0',
   ]);
   assert.equal(train.code, 0, train.stderr);
   const { scores, best } = trainingScores(out);
   assert.deepEqual(scores.map((e) => e.iteration), [1, 2]);
+  for (const e of scores) assert.match(train.stderr, new RegExp(`^iteration ${e.iteration}: long-run score ${e.score.toFixed(2)} \\(best `, 'm'), 'each score is shown as it happens');
   const evaluated = JSON.parse(runNca(['eval', out, '--target', targetPath, '--steps', '20,40', '--no-regrow', '--quiet', '--json']).stdout);
   const dead = evaluated.runs.some((run: any) => run.marks.some((m: any) => m.died || m.exploded));
   const psnrs = evaluated.runs.flatMap((run: any) => run.marks.map((m: any) => m.psnr));
