@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { basename, extname } from 'node:path';
 import { parseImagePrompt } from '../../trainer/clip/prompts.ts';
-import { SOURCE_METHOD } from '../../trainer/train/config.ts';
+import { LIVING_ITERATIONS, SOURCE_METHOD } from '../../trainer/train/config.ts';
 import { readInput } from '../args.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 
@@ -151,7 +151,7 @@ export async function readJobs(path: string, text: string, repeat: number, keys:
       // the config keeps file names; the worker points them at its copies
       config[key] = Array.isArray(value) ? files.filter((f) => f.key === key).map((f) => f.name) : files[files.length - 1].name;
     }
-    const iterations = Number(config.iterations ?? SOURCE_METHOD.iterations);
+    const iterations = Number(config.iterations ?? (isLivingJob(config) ? LIVING_ITERATIONS : SOURCE_METHOD.iterations));
     const base = Number(config['run-seed'] ?? 0);
     if (repeat > 1 && !Number.isInteger(base)) throw bad(where, '"run-seed" must be a whole number for --repeat');
     for (let k = 0; k < repeat; k++) {
@@ -178,4 +178,10 @@ export function configWithFiles(data: FarmJobData, pathOf: (file: FarmFile) => s
     config[key] = Array.isArray(data.config[key]) ? specs : specs[0];
   }
   return config;
+}
+
+/** A job that `nca train` runs as a living model: a target image, no prompt, no texture, alive masking. */
+function isLivingJob(config: Record<string, unknown>): boolean {
+  const prompts = (Array.isArray(config.args) && config.args.length > 0) || config['image-prompt'] !== undefined;
+  return config.target !== undefined && config.texture === undefined && !prompts && config['no-alive'] !== true;
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from '../../cli/exit-codes.ts';
 import { configWithFiles, readJobs, trainKeys } from '../../cli/farm/jobs.ts';
+import { LIVING_ITERATIONS, SOURCE_METHOD } from '../../trainer/train/config.ts';
 import { Lease } from '../../cli/farm/lease.ts';
 import { displayUrl } from '../../cli/farm/redis.ts';
 import { repoRoot } from '../helpers/cli.ts';
@@ -60,6 +61,13 @@ test('readJobs: one job a line, --repeat sweeps run seeds, images travel in the 
   const config = configWithFiles(jobs[3].data, (f) => `/w/${f.name}`);
   assert.deepEqual(config['image-prompt'], ['/w/face.png:0.5']);
   assert.deepEqual(configWithFiles(jobs[0].data, (f) => `/w/${f.name}`).target, '/w/logo.png');
+});
+
+test('readJobs: a job without "iterations" counts nca train\'s default for its kind', async () => {
+  const logo = join(dir, 'logo.png');
+  const text = [{ target: logo }, { target: logo, 'no-alive': true }, { args: ['a red coral'] }, { target: logo, args: ['a red coral'] }].map((j) => JSON.stringify(j)).join('\n');
+  const jobs = await readJobs(join(dir, 'jobs.jsonl'), text, 1, keys);
+  assert.deepEqual(jobs.map((j) => j.data.iterations), [LIVING_ITERATIONS, SOURCE_METHOD.iterations, SOURCE_METHOD.iterations, SOURCE_METHOD.iterations]);
 });
 
 test('readJobs: a bad line is exit 65 with its line number; a missing image is exit 66', async () => {

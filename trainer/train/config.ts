@@ -77,6 +77,9 @@ export const SOURCE_METHOD: TrainConfig = {
   scoreSteps: [500, 2000, 6000],
 };
 
+/** `nca train --target`'s default run length (living models; docs/trainer.md). */
+export const LIVING_ITERATIONS = 1500;
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
