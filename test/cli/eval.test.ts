@@ -200,7 +200,11 @@ test('nca train --target scores its models as nca eval does: the lowest PSNR, fl
   assert.equal(train.code, 0, train.stderr);
   const { scores, best } = trainingScores(out);
   assert.deepEqual(scores.map((e) => e.iteration), [1, 2]);
-  for (const e of scores) assert.match(train.stderr, new RegExp(`^iteration ${e.iteration}: long-run score ${e.score.toFixed(2)} \\(best `, 'm'), 'each score is shown as it happens');
+  for (const e of scores) {
+    // living runs keep a weight average by default, scored beside the weights
+    const line = `iteration ${e.iteration}: long-run score ${e.score.toFixed(2)}, averaged weights ${e.averageScore!.toFixed(2)} (best ${e.best.toFixed(2)}, iteration ${e.bestIteration})`;
+    assert.ok(train.stderr.split('\n').includes(line), `each score is shown as it happens: ${line}`);
+  }
   const evaluated = JSON.parse(runNca(['eval', out, '--target', targetPath, '--steps', '20,40', '--no-regrow', '--quiet', '--json']).stdout);
   const dead = evaluated.runs.some((run: any) => run.marks.some((m: any) => m.died || m.exploded));
   const psnrs = evaluated.runs.flatMap((run: any) => run.marks.map((m: any) => m.psnr));

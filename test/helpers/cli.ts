@@ -18,9 +18,20 @@ export function runNca(args: string[], options: { cwd?: string; env?: NodeJS.Pro
 }
 
 /** The `"kind":"score"` lines of a training run's log.jsonl, and the best of them. */
-export function trainingScores(runDir: string): { scores: { iteration: number; score: number }[]; best: { iteration: number; score: number } } {
-  const scores = readFileSync(join(runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.kind === 'score');
-  return { scores, best: scores.reduce((a, b) => (b.score > a.score ? b : a)) };
+/** A run's score events, and its best: the higher of the weights' and their average's score (what model.nca holds). */
+export function trainingScores(runDir: string): { scores: ScoreEvent[]; best: { iteration: number; score: number } } {
+  const scores: ScoreEvent[] = readFileSync(join(runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.kind === 'score');
+  const top = (e: ScoreEvent) => Math.max(e.score, e.averageScore ?? -Infinity);
+  const best = scores.reduce((a, b) => (top(b) > top(a) ? b : a));
+  return { scores, best: { iteration: best.iteration, score: top(best) } };
+}
+
+interface ScoreEvent {
+  iteration: number;
+  score: number;
+  averageScore?: number;
+  best: number;
+  bestIteration: number;
 }
 
 /**
