@@ -34,9 +34,10 @@ for n in "${names[@]}"; do
     continue
   fi
   # shellcheck disable=SC2086 # RUN holds several flags
-  # --pool 256 --weight-average 0: the defaults when these were trained (session 5 changed them)
+  # --pool 256 --weight-average 0 --score-every 100: the defaults when these were trained
+  # (session 5 changed them)
   nca train --target "examples/targets/$n.png" --out "runs/examples/$n" --size 20x20 ${RUN[$n]} \
-    --pool 256 --weight-average 0 --preview-every 250 --threads 1 --quiet
+    --pool 256 --weight-average 0 --score-every 100 --preview-every 250 --threads 1 --quiet
   nca export "runs/examples/$n" --out "examples/models/$n.nca" --dtype int8 \
     --fidelity-size 32x32 --json --quiet > "examples/models/$n.fidelity.json"
   # exit 3 (below the thresholds) is reported in the JSON, not fatal here

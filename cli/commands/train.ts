@@ -41,7 +41,7 @@ Options:
   --target FILE          the image to grow (PNG, JPEG, WebP, GIF or SVG)
   --out DIR              run directory (default runs/<image name>)
   --resume DIR           continue a stopped run exactly where its checkpoint is
-  --iterations N         training iterations (default 1500 for living models, else 1000)
+  --iterations N         training iterations (default 2000 for living models, else 1000)
   --size WxH             size of the target in cells (default: the image's size,
                          scaled down to 32 cells on its long side; 64 with --no-alive)
   --pad N                empty cells around the target (default: a quarter of
@@ -69,8 +69,9 @@ Options:
                          state (default 1; 8 with --no-alive)
   --overflow-weight X    weight of the mean overflow penalty (default 1)
   --score-every N        score the model by a long run every N iterations and keep
-                         the best (default 100; 0 = keep the last); textures are
-                         scored by the texture score (docs/textures.md)
+                         the best (default 200 for living models, else 100; 0 = keep
+                         the last); textures are scored by the texture score
+                         (docs/textures.md)
   --score-steps A,B,..   step counts of that long run (default 500,2000,6000;
                          250,1000 for textures)
   --weight-average D     also keep a moving average of the weights (decay D); scored
@@ -316,10 +317,11 @@ const TEXTURE_SCORE_STEPS = [250, 1000];
 
 /**
  * Living runs' defaults (Growing NCA's persistent and regenerating experiments), where they
- * differ from the source method. Pool 1024, 1500 iterations and the weight average were measured
+ * differ from the source method. Pool 1024, 2000 iterations and the weight average were measured
  * on a real 48 px icon (docs/performance.md): the pool-256, 1000-iteration run died before 10^5 steps.
+ * Scoring every 200 iterations keeps 2000 of them within 30 minutes on 2 cores.
  */
-const LIVING_DEFAULTS = { batch: 8, poolSize: 1024, seedEvery: 1, clamp: 3, scoreEvery: 100, iterations: LIVING_ITERATIONS, weightAverage: 0.99 };
+const LIVING_DEFAULTS = { batch: 8, poolSize: 1024, seedEvery: 1, clamp: 3, scoreEvery: 200, iterations: LIVING_ITERATIONS, weightAverage: 0.99 };
 
 /**
  * A living run's steps per iteration: time to grow the target from its seed
