@@ -159,10 +159,15 @@ export function modelOf(s: TrainState, average = false): NcaModel {
   const weights = average && s.average ? s.average : s.weights;
   return {
     topology: s.config.topology,
-    weights: Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, Float32Array.from(v)])) as unknown as Weights,
+    weights: copyWeights(weights),
     seed: s.seed,
     metadata: { ...s.metadata, iterations: s.iteration },
   };
+}
+
+/** A deep copy of a set of weights. */
+export function copyWeights(w: Weights): Weights {
+  return Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v && Float32Array.from(v)])) as unknown as Weights;
 }
 
 function align8(n: number): number {

@@ -29,7 +29,7 @@ import { batchMasks, maskSeed } from '../nca/masks.ts';
 import { autoSegmentSteps, NcaRollout } from '../nca/rollout.ts';
 import { eraseDamage } from '../pixel/damage.ts';
 import { adamInit, adamStep, learningRate, normalizeGradients } from './adam.ts';
-import { loadCheckpoint, MODEL_FILE, modelOf, saveCheckpoint, type TrainState } from './checkpoint.ts';
+import { copyWeights, loadCheckpoint, MODEL_FILE, modelOf, saveCheckpoint, type TrainState } from './checkpoint.ts';
 import { validateConfig, type TrainConfig } from './config.ts';
 import type { Loss } from './loss.ts';
 import { Pool } from './pool.ts';
@@ -285,10 +285,6 @@ async function writeModel(path: string, model: NcaModel): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, encodeNca(model, { weightDtype: 'float32' }));
   await rename(tmp, path);
-}
-
-function copyWeights(w: Weights): Weights {
-  return Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v && Float32Array.from(v)])) as unknown as Weights;
 }
 
 /** average = decay * average + (1 - decay) * weights, in place. */
