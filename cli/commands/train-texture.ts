@@ -28,10 +28,14 @@ export const textureOptions = {
   'texture-scale': { type: 'string' },
   'texture-loss': { type: 'string' },
   'texture-weight': { type: 'string' },
+  'spectrum-weight': { type: 'string' },
   vgg: { type: 'string' },
   'vgg-revision': { type: 'string' },
   'vgg-path': { type: 'string' },
 } as const;
+
+/** The spectrum term's default weight (docs/textures.md, "The spectrum term"). */
+export const TEXTURE_SPECTRUM_WEIGHT = 1e-3;
 
 export const textureHelp = `Textures (--texture IMAGE: PNG, JPEG, WebP, GIF or SVG; no download by default):
   --texture FILE         train a seamless texture that looks like FILE everywhere:
@@ -49,6 +53,9 @@ export const textureHelp = `Textures (--texture IMAGE: PNG, JPEG, WebP, GIF or S
   --vgg-revision REV     commit or branch (default main)
   --vgg-path FILE        a local VGG16 .safetensors (torchvision names: features.N.weight)
   --texture-weight W     weight of the texture term (default 1)
+  --spectrum-weight W    weight of the spectrum term: the frames' log power spectrum
+                         against the example's, so features keep their size and
+                         spacing (default ${TEXTURE_SPECTRUM_WEIGHT}; 0 = patches only)
   With a PROMPT, --texture adds the texture term to the CLIP loss: text + texture.`;
 
 /**
@@ -110,12 +117,14 @@ export async function textureSpec(values: Values, grid: { width: number; height:
   const vggPath = stringValue(values, 'vgg-path');
   const vgg: VggSource = vggPath ? { path: vggPath } : { repo: stringValue(values, 'vgg') ?? DEFAULT_VGG_REPO, revision: stringValue(values, 'vgg-revision') };
   const weight = numberValue(values, 'texture-weight', 1, 0, 1e6);
+  const spectrumWeight = numberValue(values, 'spectrum-weight', TEXTURE_SPECTRUM_WEIGHT, 0, 1e6);
   return {
     kind: 'texture',
     imagePng: Buffer.from(encodePng(exemplar)).toString('base64'),
     exemplarName: basename(path),
     scale,
     ...(weight !== 1 ? { weight } : {}),
+    ...(spectrumWeight > 0 ? { spectrumWeight } : {}),
     ...(loss === 'patch' ? {} : { loss, vgg }),
   };
 }

@@ -19,6 +19,7 @@
 import { Rng } from '../../formats/random.ts';
 import type { RgbaImage } from '../../trainer/image/png.ts';
 import { halve, rgbPlanes, unitDirections, quantileIndices, type RgbPlanes } from '../../trainer/texture/exemplar.ts';
+import { logPowerSpectrum } from '../../trainer/texture/spectrum.ts';
 
 /** An image to score: RGBA8, or RGB planes [3, H, W] in 0..1 (e.g. a state's colour channels + bias). */
 export type ScoreImage = RgbaImage | RgbPlanes;
@@ -48,8 +49,6 @@ export interface TextureScore extends TextureDistance {
 const DEFAULTS: Required<TextureScoreOptions> = { scales: 4, patch: 3, projections: 64, frameBoundary: 'circular', spectrumSize: 32 };
 /** The fixed seed of the score's directions and of the shuffle; never the training seed. */
 export const SCORE_SEED = 0x5c07e;
-/** Power spectrum floor: the 8-bit quantisation noise's power is about 1.3e-6 per bin. */
-const POWER_FLOOR = 1e-5;
 
 function withDefaults(options: TextureScoreOptions): Required<TextureScoreOptions> {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
@@ -219,95 +218,4 @@ function spectralDistance(f: RgbPlanes, e: RgbPlanes, tile: number): number {
   let sum = 0;
   for (let i = 1; i < a.length; i++) sum += Math.abs(a[i] - b[i]); // bin 0 is DC
   return sum / (a.length - 1);
-}
-
-/** log(power + floor) on an L x L grid of frequencies (row-major, DC at index 0), Welch-averaged. */
-export function logPowerSpectrum(img: RgbPlanes, L: number): Float64Array {
-  const { width: w, height: h, data } = img;
-  const hann = Float64Array.from({ length: L }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * (i + 0.5)) / L));
-  let windowPower = 0;
-  for (let y = 0; y < L; y++) for (let x = 0; x < L; x++) windowPower += (hann[y] * hann[x]) ** 2;
-  const starts = (side: number) => {
-    const step = L >> 1;
-    const last = side - L;
-    const out: number[] = [];
-    for (let s = 0; s <= last; s += step) out.push(s);
-    if (out[out.length - 1] !== last) out.push(last);
-    return out;
-  };
-  const power = new Float64Array(L * L);
-  const re = new Float64Array(L * L);
-  const im = new Float64Array(L * L);
-  let tiles = 0;
-  for (const y0 of starts(h)) {
-    for (const x0 of starts(w)) {
-      for (let c = 0; c < 3; c++) {
-        let mean = 0;
-        for (let y = 0; y < L; y++) for (let x = 0; x < L; x++) mean += data[(c * h + y0 + y) * w + x0 + x];
-        mean /= L * L;
-        for (let y = 0; y < L; y++) {
-          for (let x = 0; x < L; x++) {
-            re[y * L + x] = (data[(c * h + y0 + y) * w + x0 + x] - mean) * hann[y] * hann[x];
-            im[y * L + x] = 0;
-          }
-        }
-        fft2d(re, im, L);
-        for (let i = 0; i < L * L; i++) power[i] += (re[i] * re[i] + im[i] * im[i]) / windowPower;
-      }
-      tiles += 3;
-    }
-  }
-  return power.map((p) => Math.log(p / tiles + POWER_FLOOR));
-}
-
-/** In-place 2-D FFT of an L x L complex array (L a power of 2): rows, then columns. */
-export function fft2d(re: Float64Array, im: Float64Array, L: number): void {
-  const rowRe = new Float64Array(L);
-  const rowIm = new Float64Array(L);
-  for (let pass = 0; pass < 2; pass++) {
-    for (let r = 0; r < L; r++) {
-      const at = (i: number) => (pass === 0 ? r * L + i : i * L + r);
-      for (let i = 0; i < L; i++) {
-        rowRe[i] = re[at(i)];
-        rowIm[i] = im[at(i)];
-      }
-      fft(rowRe, rowIm);
-      for (let i = 0; i < L; i++) {
-        re[at(i)] = rowRe[i];
-        im[at(i)] = rowIm[i];
-      }
-    }
-  }
-}
-
-/** In-place iterative radix-2 FFT (forward, unnormalised); the length must be a power of 2. */
-export function fft(re: Float64Array, im: Float64Array): void {
-  const n = re.length;
-  if (n & (n - 1)) throw new Error(`fft: length ${n} is not a power of 2`);
-  for (let i = 1, j = 0; i < n; i++) {
-    let bit = n >> 1;
-    for (; j & bit; bit >>= 1) j ^= bit;
-    j ^= bit;
-    if (i < j) {
-      [re[i], re[j]] = [re[j], re[i]];
-      [im[i], im[j]] = [im[j], im[i]];
-    }
-  }
-  for (let len = 2; len <= n; len <<= 1) {
-    const angle = (-2 * Math.PI) / len;
-    for (let i = 0; i < n; i += len) {
-      for (let k = 0; k < len >> 1; k++) {
-        const wr = Math.cos(angle * k);
-        const wi = Math.sin(angle * k);
-        const a = i + k;
-        const b = a + (len >> 1);
-        const tr = re[b] * wr - im[b] * wi;
-        const ti = re[b] * wi + im[b] * wr;
-        re[b] = re[a] - tr;
-        im[b] = im[a] - ti;
-        re[a] += tr;
-        im[a] += ti;
-      }
-    }
-  }
 }

@@ -31,14 +31,20 @@ function runNcaAsync(args: string[], env: Record<string, string>): Promise<{ cod
 
 const logLines = (run: string) => readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
-test('nca train --texture-loss vgg --vgg-path trains and names its loss in the model', () => {
+test('nca train --texture-loss vgg --vgg-path trains and names its loss in the model; --spectrum-weight weighs the spectrum term, 0 drops it', () => {
   const out = join(dir, 'vgg');
-  const r = runNca(['train', '--texture', exemplarPath, '--texture-loss', 'vgg', '--vgg-path', tinyVgg, '--out', out, '--iterations', '2', ...small]);
+  const r = runNca(['train', '--texture', exemplarPath, '--texture-loss', 'vgg', '--vgg-path', tinyVgg, '--spectrum-weight', '0.5', '--out', out, '--iterations', '2', ...small]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(decodeNca(readFileSync(join(out, 'model.nca'))).model.metadata.clipModel, 'texture-vgg');
   const iterations = logLines(out).filter((e) => e.kind === 'iteration');
   assert.equal(iterations.length, 2);
-  for (const e of iterations) assert.ok(Number.isFinite(e.logs.texture) && e.logs.texture > 0, JSON.stringify(e.logs));
+  for (const e of iterations) {
+    assert.ok(Number.isFinite(e.logs.texture) && e.logs.texture > 0 && e.logs.spectrum > 0, JSON.stringify(e.logs));
+    assert.ok(Math.abs(e.loss - (e.logs.texture + 0.5 * e.logs.spectrum + e.logs.overflow)) < 1e-4 * e.loss, JSON.stringify(e));
+  }
+  const none = join(dir, 'vgg-no-spectrum');
+  assert.equal(runNca(['train', '--texture', exemplarPath, '--texture-loss', 'vgg', '--vgg-path', tinyVgg, '--spectrum-weight', '0', '--out', none, '--iterations', '1', ...small]).code, 0);
+  assert.equal(logLines(none).find((e) => e.kind === 'iteration').logs.spectrum, undefined);
 });
 
 test('nca train --texture-loss vgg-swd: a run stopped by Ctrl-C resumes without the flags and ends as an uninterrupted run does', async () => {

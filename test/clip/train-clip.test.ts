@@ -10,6 +10,7 @@ import { decodePng, encodePng } from '../../trainer/image/png.ts';
 import { loadCheckpoint } from '../../trainer/train/checkpoint.ts';
 import { stripeTexture } from '../../trainer/texture/synthetic.ts';
 import { interruptAfterLogLines, repoRoot, runNca } from '../helpers/cli.ts';
+import { TEXTURE_SPECTRUM_WEIGHT } from '../../cli/commands/train-texture.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'nca-clip-'));
 const clipPath = join(repoRoot, 'test/fixtures/clip-tiny');
@@ -51,7 +52,9 @@ test('nca train "PROMPT" --texture IMAGE adds the texture term to the CLIP loss 
   for (const e of log) {
     assert.ok(Number.isFinite(e.logs.clip) && Number.isFinite(e.logs.similarity) && Number.isFinite(e.logs.overflow), JSON.stringify(e.logs));
     assert.ok(e.logs.texture > 0, JSON.stringify(e.logs));
-    assert.ok(Math.abs(e.loss - (e.logs.clip + 2 * e.logs.texture + e.logs.overflow)) < 1e-4 * Math.abs(e.loss), JSON.stringify(e));
+    assert.ok(e.logs.spectrum > 0, JSON.stringify(e.logs)); // the texture's spectrum term, at its default weight
+    const total = e.logs.clip + 2 * e.logs.texture + TEXTURE_SPECTRUM_WEIGHT * e.logs.spectrum + e.logs.overflow;
+    assert.ok(Math.abs(e.loss - total) < 1e-4 * Math.abs(e.loss), JSON.stringify(e));
   }
   const { model } = decodeNca(readFileSync(join(dir, 'model.nca')));
   assert.deepEqual(model.metadata.extra?.texture, { scale: 1, exemplar: 'stripes.png', loss: 'patch' });

@@ -5,7 +5,8 @@ import { Rng } from '../../formats/random.ts';
 import type { RgbaImage } from '../../trainer/image/png.ts';
 import { discTexture, stripeTexture } from '../../trainer/texture/synthetic.ts';
 import { rgbPlanes } from '../../trainer/texture/exemplar.ts';
-import { fft, textureDistance, textureScore } from '../../exporter/eval/texture-score.ts';
+import { textureDistance, textureScore } from '../../exporter/eval/texture-score.ts';
+import { fft } from '../../trainer/texture/spectrum.ts';
 import { roll } from '../helpers/images.ts';
 
 function histogram(im: RgbaImage): Map<string, number> {

@@ -14,6 +14,7 @@ import { graphLoss, overflowTerm, type Loss, type LossTerm } from '../train/loss
 import type { VggSource } from '../vgg/files.ts';
 import { STYLE_LAYERS, type Vgg16 } from '../vgg/vgg16.ts';
 import { rgbPlanes } from './exemplar.ts';
+import { spectrumTerm } from './spectrum-loss.ts';
 import { checkSwd, swdSettings, swdTerm } from './swd-loss.ts';
 import { exemplarLayers, vggTerm } from './vgg-loss.ts';
 
@@ -36,6 +37,8 @@ export interface TextureLossSpec {
   maxExemplar?: number;
   /** Weight of the texture term (default 1); the overflow term keeps config.overflowWeight. */
   weight?: number;
+  /** Weight of the spectrum term (spectrum-loss.ts); absent or 0: none (runs from before it existed). */
+  spectrumWeight?: number;
   /** Seed of the random directions; default: the run's seed. */
   seed?: number;
   [key: string]: unknown;
@@ -73,7 +76,10 @@ export async function textureLoss(
     checkSwd(settings, config, image);
     term = swdTerm(rgbPlanes(image), config.topology, settings, weight);
   }
-  const shape = { batch: config.batch, channels: config.topology.channels, height: config.height, width: config.width };
+  const terms = [term];
+  if (spec.spectrumWeight) terms.push(spectrumTerm(rgbPlanes(image), config.topology, spec.spectrumWeight));
   // Weight 0: another loss of the run (CLIP's) already has the overflow term.
-  return graphLoss(config.overflowWeight > 0 ? [term, overflowTerm(config.overflowWeight)] : [term], shape, options);
+  if (config.overflowWeight > 0) terms.push(overflowTerm(config.overflowWeight));
+  const shape = { batch: config.batch, channels: config.topology.channels, height: config.height, width: config.width };
+  return graphLoss(terms, shape, options);
 }
