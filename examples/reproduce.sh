@@ -11,11 +11,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nca() { echo "+ nca $*" >&2; node bin/nca.mjs "$@"; }
-# Per shape: the heart needs a longer run, run seed 1 (seed 0's models drifted in float or exploded
-# in int8) and half-plane damage besides discs (with discs only it held but regrew one cell short;
-# examples/README.md).
-declare -A RUN=([ring]="--iterations 500" [flower]="--iterations 500" [heart]="--iterations 1500 --run-seed 1 --damage-shape mixed")
-
+# Per shape, the flags each was trained with. The ring: the living defaults of session 6 (no
+# flags but --iterations 1900; the default is 1800 since), at the default size (32 cells in a 48-cell
+# grid). The flower and the heart: 20 cells (a 32-cell grid) and the defaults of session 4 (pool 256,
+# no weight average, scored every 100, discs); the heart also needs a longer run, run seed 1 (seed
+# 0's models drifted in float or exploded in int8) and half-plane damage besides discs (with discs
+# only it held but regrew one cell short; examples/README.md).
+SESSION4="--size 20x20 --pool 256 --weight-average 0 --score-every 100"
+declare -A RUN=([ring]="--iterations 1900" [flower]="$SESSION4 --iterations 500 --damage-shape disc"
+  [heart]="$SESSION4 --iterations 1500 --run-seed 1 --damage-shape mixed")
+declare -A GRID=([ring]=48x48 [flower]=32x32 [heart]=32x32)
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(ring heart flower cells stripes marble)
 npx tsx examples/make-targets.ts
@@ -33,14 +38,11 @@ for n in "${names[@]}"; do
       --frames 36 --steps-per-frame 4 --fps 12 --loop --quiet
     continue
   fi
-  # --pool 256 --weight-average 0 --score-every 100 and discs unless RUN says otherwise: the
-  # defaults when these were trained (sessions 5 and 6 changed them)
   # shellcheck disable=SC2086 # RUN holds several flags
-  nca train --target "examples/targets/$n.png" --out "runs/examples/$n" --size 20x20 \
-    --pool 256 --weight-average 0 --score-every 100 --damage-shape disc ${RUN[$n]} \
+  nca train --target "examples/targets/$n.png" --out "runs/examples/$n" ${RUN[$n]} \
     --preview-every 250 --threads 1 --quiet
   nca export "runs/examples/$n" --out "examples/models/$n.nca" --dtype int8 \
-    --fidelity-size 32x32 --json --quiet > "examples/models/$n.fidelity.json"
+    --fidelity-size "${GRID[$n]}" --json --quiet > "examples/models/$n.fidelity.json"
   # exit 3 (below the thresholds) is reported in the JSON, not fatal here
   nca eval "runs/examples/$n" --target "examples/targets/$n.png" --json --quiet \
     --strip "examples/previews/$n.eval.png" > "examples/models/$n.eval.json" || [ $? -eq 3 ]
