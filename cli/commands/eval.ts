@@ -5,6 +5,7 @@ import { toRgba8, type RgbImage } from '../../exporter/eval/metrics.ts';
 import {
   DEFAULT_TEXTURE_STEPS,
   DEFAULT_TEXTURE_THRESHOLDS,
+  driftThresholds,
   evaluateTexture,
   textureGrid,
   textureSizeProblem,
@@ -81,7 +82,9 @@ Textures (docs/textures.md):
   --max-spectral-ratio R  spectral distance at most R x the shuffled exemplar's (default ${DEFAULT_TEXTURE_THRESHOLDS.maxSpectralRatio})
   --quality-until N       check those two up to N steps (default ${DEFAULT_TEXTURE_THRESHOLDS.qualityUntil}; the first step
                           count always); every step count is checked for drift (the same
-                          ratios against the previous step count's frame) and death
+                          ratios against the previous step count's frame, at most what two
+                          grid-sized crops of the exemplar differ by when that is more)
+                          and death
   --min-std-ratio R       dead below R x the exemplar's colour std (default ${DEFAULT_TEXTURE_THRESHOLDS.minStdRatio})
   --json                  print the report as JSON
   --quiet                 no progress bar
@@ -289,9 +292,14 @@ function describeTexture(report: TextureRunReport, path: string, texture: string
   for (const row of [header, ...rows]) lines.push(row.map((c, i) => (i >= 1 && i <= 9 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
   lines.push('');
   lines.push(`exemplar colour std ${ex.std.toFixed(3)}; drift = the frame against the previous step count's frame, x the shuffled exemplar's distances`);
+  const floor = report.driftFloor;
+  if (floor) lines.push(`drift floor (two ${grid.width}x${grid.height} crops of the exemplar against each other): patch ${ratio(floor.patchRatio)}, spectral ${ratio(floor.spectralRatio)}`);
+  const drift = driftThresholds(th, floor);
   lines.push(`ran ${report.stepsRun} steps in ${report.seconds.toFixed(1)} s (${Math.round(report.stepsRun / Math.max(report.seconds, 1e-3))} steps/s, ${report.engine} engine)`);
   lines.push(`score: ${report.score.toFixed(3)} (minus the worst checked ratio over its threshold; -1 or more meets them)`);
-  const checks = `patch <= ${th.maxPatchRatio}x and spectral <= ${th.maxSpectralRatio}x the shuffled exemplar's up to ${th.qualityUntil} steps, no drift beyond those, no death or explosion`;
+  const checks =
+    `patch <= ${th.maxPatchRatio}x and spectral <= ${th.maxSpectralRatio}x the shuffled exemplar's up to ${th.qualityUntil} steps, ` +
+    `drift <= ${drift.patch}x patch and ${drift.spectral}x spectral, no death or explosion`;
   if (report.pass) lines.push(`PASS (${checks})`);
   else lines.push(`${applied ? 'FAIL' : 'below thresholds (not applied: --no-thresholds)'} (${checks}):`, ...report.failures.map((f) => `  ${f}`));
   return lines.join('\n');

@@ -9,7 +9,9 @@
  *
  * The score is minus the worst checked ratio, each divided by its threshold: -1 or more
  * meets the patch and spectral thresholds at every checked step count and the drift
- * thresholds between them (see `TextureThresholds`).
+ * thresholds between them (see `TextureThresholds`). A drift threshold is never below the
+ * exemplar's own drift floor (`driftFloor`): two grid-sized pieces of the exemplar differ
+ * by that much, so a model whose frames differ by less has not drifted.
  */
 import { toColours, type Grid, type NcaModel } from '../../formats/index.ts';
 import type { RgbaImage } from '../../trainer/image/png.ts';
@@ -100,6 +102,12 @@ export interface TextureRunReport {
   exemplar: { width: number; height: number; std: number };
   /** The exemplar's own reference distances (`textureScore`): a pixel-shuffled half, and one half, against the other half. */
   reference: TextureScore['reference'];
+  /**
+   * Two disjoint grid-sized crops of the exemplar (from its corners) against each other, measured as drift is,
+   * averaged over the pairs: how much two frames of a perfect, stationary model differ. The drift thresholds are
+   * at least these ratios. Null when the exemplar has no two disjoint grid-sized crops.
+   */
+  driftFloor: DistanceRatios | null;
   runs: TextureRun[];
   /** Minus the worst checked ratio divided by its threshold (>= -1 passes the ratio thresholds); -Infinity when a run exploded. */
   score: number;
@@ -200,20 +208,58 @@ function ratios(d: TextureDistance, ref: TextureScore['reference']): DistanceRat
   return { patch: round(d.patch, 5), spectral: round(d.spectral, 5), patchRatio: round(d.patch / ref.shuffledPatch, 4), spectralRatio: round(d.spectral / ref.shuffledSpectral, 4) };
 }
 
+/** A grid-sized crop of planes at (x0, y0). */
+function cropPlanes(p: RgbPlanes, x0: number, y0: number, width: number, height: number): RgbPlanes {
+  const data = new Float32Array(3 * width * height);
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < height; y++) {
+      const from = (c * p.height + y0 + y) * p.width + x0;
+      data.set(p.data.subarray(from, from + width), (c * height + y) * width);
+    }
+  }
+  return { width, height, data };
+}
+
+/** See `TextureRunReport.driftFloor`: the grid-sized crops at the exemplar's four corners, every disjoint pair. */
+export function exemplarDriftFloor(exemplar: RgbPlanes, grid: Grid, options: TextureScoreOptions, reference: TextureScore['reference']): DistanceRatios | null {
+  const { width: w, height: h } = grid;
+  if (exemplar.width < w || exemplar.height < h) return null;
+  const corners = [[0, 0], [exemplar.width - w, 0], [0, exemplar.height - h], [exemplar.width - w, exemplar.height - h]];
+  const sum = { patch: 0, spectral: 0 };
+  let pairs = 0;
+  for (let i = 0; i < corners.length; i++) {
+    for (let j = i + 1; j < corners.length; j++) {
+      const [a, b] = [corners[i], corners[j]];
+      if (Math.abs(a[0] - b[0]) < w && Math.abs(a[1] - b[1]) < h) continue; // overlapping crops share pixels
+      const d = textureDistance(cropPlanes(exemplar, a[0], a[1], w, h), cropPlanes(exemplar, b[0], b[1], w, h), options);
+      sum.patch += d.patch;
+      sum.spectral += d.spectral;
+      pairs++;
+    }
+  }
+  return pairs ? ratios({ patch: sum.patch / pairs, spectral: sum.spectral / pairs }, reference) : null;
+}
+
 /** The step counts at which the patch and spectral ratios are checked: those up to `qualityUntil`, and the first one. */
 export function qualityChecked(marks: readonly number[], qualityUntil: number): Set<number> {
   return new Set(marks.filter((m, i) => i === 0 || m <= qualityUntil));
 }
 
+/** The drift thresholds: the quality thresholds, raised to the exemplar's drift floor where it is higher. */
+export function driftThresholds(t: TextureThresholds, floor: DistanceRatios | null): { patch: number; spectral: number } {
+  return { patch: Math.max(t.maxPatchRatio, floor?.patchRatio ?? 0), spectral: Math.max(t.maxSpectralRatio, floor?.spectralRatio ?? 0) };
+}
+
 /** Minus the worst checked ratio over its threshold (quality at the checked step counts, drift everywhere); -Infinity if any run exploded. */
-export function textureRunScore(runs: TextureRun[], thresholds: TextureThresholds): number {
+export function textureRunScore(runs: TextureRun[], thresholds: TextureThresholds, driftFloor: DistanceRatios | null = null): number {
+  const drift = driftThresholds(thresholds, driftFloor);
   let worst = -Infinity;
   for (const run of runs) {
     const checked = qualityChecked(run.marks.map((m) => m.steps), thresholds.qualityUntil);
     for (const m of run.marks) {
       if (m.exploded) return -Infinity;
-      const parts = [...(checked.has(m.steps) ? [m] : []), ...(m.drift ? [m.drift] : [])];
-      for (const r of parts) worst = Math.max(worst, r.patchRatio / thresholds.maxPatchRatio, r.spectralRatio / thresholds.maxSpectralRatio);
+      if (checked.has(m.steps)) worst = Math.max(worst, m.patchRatio / thresholds.maxPatchRatio, m.spectralRatio / thresholds.maxSpectralRatio);
+      if (m.drift) worst = Math.max(worst, m.drift.patchRatio / drift.patch, m.drift.spectralRatio / drift.spectral);
     }
   }
   return Number.isNaN(worst) ? -Infinity : -worst;
@@ -221,7 +267,8 @@ export function textureRunScore(runs: TextureRun[], thresholds: TextureThreshold
 
 const x = (r: number) => `${r}x`;
 
-function failuresOf(runs: TextureRun[], t: TextureThresholds, exemplarStd: number): string[] {
+function failuresOf(runs: TextureRun[], t: TextureThresholds, exemplarStd: number, driftFloor: DistanceRatios | null): string[] {
+  const drift = driftThresholds(t, driftFloor);
   const out: string[] = [];
   for (const run of runs) {
     const w = run.weights;
@@ -235,10 +282,10 @@ function failuresOf(runs: TextureRun[], t: TextureThresholds, exemplarStd: numbe
         if (!(m.patchRatio <= t.maxPatchRatio)) out.push(`${w}: patch distance ${x(m.patchRatio)} the shuffled exemplar's at ${at} > ${x(t.maxPatchRatio)}`);
         if (!(m.spectralRatio <= t.maxSpectralRatio)) out.push(`${w}: spectral distance ${x(m.spectralRatio)} the shuffled exemplar's at ${at} > ${x(t.maxSpectralRatio)}`);
       }
-      if (m.drift && !(m.drift.patchRatio <= t.maxPatchRatio && m.drift.spectralRatio <= t.maxSpectralRatio)) {
+      if (m.drift && !(m.drift.patchRatio <= drift.patch && m.drift.spectralRatio <= drift.spectral)) {
         out.push(
           `${w}: drifted from ${previous} to ${at}: patch ${x(m.drift.patchRatio)}, spectral ${x(m.drift.spectralRatio)} the shuffled exemplar's ` +
-            `(at most ${x(t.maxPatchRatio)}, ${x(t.maxSpectralRatio)})`,
+            `(at most ${x(drift.patch)}, ${x(drift.spectral)})`,
         );
       }
       previous = m.steps;
@@ -328,7 +375,8 @@ export async function evaluateTexture(model: NcaModel, options: TextureRunOption
     });
     runs.push(run);
   }
-  const failures = failuresOf(runs, thresholds, exemplarStd);
+  const driftFloor = exemplarDriftFloor(exemplar, grid, driftOptions, reference!);
+  const failures = failuresOf(runs, thresholds, exemplarStd, driftFloor);
   return {
     grid,
     seed,
@@ -336,8 +384,9 @@ export async function evaluateTexture(model: NcaModel, options: TextureRunOption
     steps: marks,
     exemplar: { width: exemplar.width, height: exemplar.height, std: exemplarStd },
     reference: reference!,
+    driftFloor,
     runs,
-    score: textureRunScore(runs, thresholds),
+    score: textureRunScore(runs, thresholds, driftFloor),
     thresholds,
     pass: failures.length === 0,
     failures,

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import {
   colourStd,
   DEFAULT_TEXTURE_THRESHOLDS,
+  driftThresholds,
   evaluateTexture,
+  exemplarDriftFloor,
   textureGrid,
   textureRunScore,
   textureSizeProblem,
@@ -12,7 +14,7 @@ import {
 } from '../../exporter/eval/texture-run.ts';
 import { textureScore } from '../../exporter/eval/texture-score.ts';
 import { rgbPlanes } from '../../trainer/texture/exemplar.ts';
-import { stripeTexture } from '../../trainer/texture/synthetic.ts';
+import { discTexture, stripeTexture } from '../../trainer/texture/synthetic.ts';
 import { flatImage, holdingModel } from './texture-eval-models.ts';
 
 // Vertical stripes of period 8: the exemplar (64x64) and the same texture on a 32x32 grid.
@@ -21,11 +23,12 @@ const steps = [20, 60];
 
 function checkScore(report: TextureRunReport): void {
   const t = report.thresholds;
+  const drift = driftThresholds(t, report.driftFloor);
   let worst = -Infinity;
   for (const run of report.runs) {
     for (const m of run.marks) {
       if (m.steps <= t.qualityUntil || m === run.marks[0]) worst = Math.max(worst, m.patchRatio / t.maxPatchRatio, m.spectralRatio / t.maxSpectralRatio);
-      if (m.drift) worst = Math.max(worst, m.drift.patchRatio / t.maxPatchRatio, m.drift.spectralRatio / t.maxSpectralRatio);
+      if (m.drift) worst = Math.max(worst, m.drift.patchRatio / drift.patch, m.drift.spectralRatio / drift.spectral);
     }
   }
   assert.equal(report.score, -worst);
@@ -128,6 +131,34 @@ test('an exploding run scores -Infinity; the score is minus the worst ratio over
   assert.equal(textureRunScore([{ weights: 'float', marks: [mark(1000, 0.2, 0.2), mark(100_000, 5, 5)] }], t), -0.8, 'not checked after qualityUntil');
   assert.equal(textureRunScore([{ weights: 'float', marks: [mark(100_000, 0.1, 0.3)] }], t), -1.2, 'the first step count is always checked');
   assert.equal(textureRunScore([{ weights: 'float', marks: [mark(1000, 0.2, 0.2, true)] }], t), -Infinity);
+});
+
+test('the drift floor: what two grid-sized crops of the exemplar differ by; drift thresholds never go below it', () => {
+  const options = { frameBoundary: 'valid' as const, spectrumSize: 32 };
+  const stripes = rgbPlanes(exemplar);
+  const ref = textureScore(stripes, stripes).reference;
+  // periodic stripes: every 32x32 crop at the corners is the same image
+  const same = exemplarDriftFloor(stripes, { width: 32, height: 32 }, options, ref)!;
+  assert.ok(same.patchRatio < 0.01 && same.spectralRatio < 0.01, JSON.stringify(same));
+  assert.equal(exemplarDriftFloor(stripes, { width: 48, height: 48 }, options, ref), null, 'no two disjoint 48x48 crops in 64x64');
+  assert.equal(exemplarDriftFloor(stripes, { width: 96, height: 32 }, options, ref), null, 'the grid is wider than the exemplar');
+  // random discs: different pieces differ, by less than the pixel-shuffled copy does
+  const discs = rgbPlanes(discTexture(96, 96, 3));
+  const discRef = textureScore(discs, discs).reference;
+  const floor = exemplarDriftFloor(discs, { width: 48, height: 48 }, options, discRef)!;
+  assert.ok(floor.patchRatio > 0.05 && floor.patchRatio < 1 && floor.spectralRatio > 0.05 && floor.spectralRatio < 1, JSON.stringify(floor));
+  const t = DEFAULT_TEXTURE_THRESHOLDS;
+  const high = { patch: 0, spectral: 0, patchRatio: 0.6, spectralRatio: 0.1 };
+  assert.deepEqual(driftThresholds(t, high), { patch: 0.6, spectral: t.maxSpectralRatio });
+  assert.deepEqual(driftThresholds(t, null), { patch: t.maxPatchRatio, spectral: t.maxSpectralRatio });
+  // a drift of 0.55x patch fails the plain threshold (0.5x) but not a floor of 0.6x
+  const mark = (steps: number, drift: number | null) => ({
+    steps, patch: 0, spectral: 0, patchRatio: 0.1, spectralRatio: 0.1, std: 0.2, change: 0, min: 0, max: 0, nonFinite: 0, exploded: false, died: false,
+    drift: drift === null ? null : { patch: 0, spectral: 0, patchRatio: drift, spectralRatio: 0.1 },
+  });
+  const runs = [{ weights: 'float' as const, marks: [mark(1000, null), mark(10_000, 0.55)] }];
+  assert.equal(textureRunScore(runs, t), -1.1);
+  assert.ok(Math.abs(textureRunScore(runs, t, high) - -0.55 / 0.6) < 1e-12);
 });
 
 test('textureGrid, trainedTextureScale and textureSizeProblem', () => {
