@@ -32,7 +32,7 @@ test('nca eval --texture: a texture that holds passes (exit 0); the JSON report 
   assert.equal(code, 0, stderr);
   const report = JSON.parse(stdout);
   assert.deepEqual(Object.keys(report).sort(), [
-    'bestScore', 'engine', 'exemplar', 'failures', 'grid', 'model', 'pass', 'reference', 'runs', 'score', 'seconds', 'seed', 'steps', 'stepsRun', 'strip',
+    'bestScore', 'driftFloor', 'engine', 'exemplar', 'failures', 'grid', 'model', 'pass', 'reference', 'runs', 'score', 'seconds', 'seed', 'steps', 'stepsRun', 'strip',
     'texturePath', 'textureScale', 'thresholds', 'thresholdsApplied',
   ]);
   assert.deepEqual(report.grid, { width: 32, height: 32 });
@@ -41,6 +41,9 @@ test('nca eval --texture: a texture that holds passes (exit 0); the JSON report 
   assert.deepEqual(report.exemplar, { width: 64, height: 64, std: 0.23034 });
   assert.deepEqual(report.thresholds, { maxPatchRatio: 0.5, maxSpectralRatio: 0.25, qualityUntil: 10000, minStdRatio: 0.1 });
   assert.deepEqual(Object.keys(report.reference).sort(), ['cropPatch', 'cropSpectral', 'shuffledPatch', 'shuffledSpectral']);
+  // 64x64 stripes hold four disjoint 32x32 crops, all the same image
+  assert.deepEqual(Object.keys(report.driftFloor).sort(), ['patch', 'patchRatio', 'spectral', 'spectralRatio']);
+  assert.ok(report.driftFloor.spectralRatio < 0.01, JSON.stringify(report.driftFloor));
   assert.equal(report.bestScore, -0.5);
   assert.equal(report.pass, true);
   assert.deepEqual(report.failures, []);
