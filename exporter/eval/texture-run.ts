@@ -15,7 +15,7 @@
  */
 import { toColours, type Grid, type NcaModel } from '../../formats/index.ts';
 import type { RgbaImage } from '../../trainer/image/png.ts';
-import type { RgbPlanes } from '../../trainer/texture/exemplar.ts';
+import { cropPlanes, type RgbPlanes } from '../../trainer/texture/exemplar.ts';
 import type { EngineName } from '../render/engine.ts';
 import { defaultGrid, evalChunk, markSteps, rmsChange, round, stateRange, stepCounter, walkRun, weightVariants, type RunReport, type StepReport } from './long-run.ts';
 import type { RgbImage } from './metrics.ts';
@@ -206,18 +206,6 @@ function spectrumTileOf(grid: Grid, exemplar: RgbPlanes, max: number): number {
 
 function ratios(d: TextureDistance, ref: TextureScore['reference']): DistanceRatios {
   return { patch: round(d.patch, 5), spectral: round(d.spectral, 5), patchRatio: round(d.patch / ref.shuffledPatch, 4), spectralRatio: round(d.spectral / ref.shuffledSpectral, 4) };
-}
-
-/** A grid-sized crop of planes at (x0, y0). */
-function cropPlanes(p: RgbPlanes, x0: number, y0: number, width: number, height: number): RgbPlanes {
-  const data = new Float32Array(3 * width * height);
-  for (let c = 0; c < 3; c++) {
-    for (let y = 0; y < height; y++) {
-      const from = (c * p.height + y0 + y) * p.width + x0;
-      data.set(p.data.subarray(from, from + width), (c * height + y) * width);
-    }
-  }
-  return { width, height, data };
 }
 
 /** See `TextureRunReport.driftFloor`: the grid-sized crops at the exemplar's four corners, every disjoint pair. */

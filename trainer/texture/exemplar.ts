@@ -25,6 +25,19 @@ export function rgbPlanes(image: RgbaImage): RgbPlanes {
   return { width, height, data: out };
 }
 
+/** A width x height crop of planes at (x0, y0); the planes themselves when the crop is all of them. */
+export function cropPlanes(p: RgbPlanes, x0: number, y0: number, width: number, height: number): RgbPlanes {
+  if (width === p.width && height === p.height) return p;
+  const data = new Float32Array(3 * width * height);
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < height; y++) {
+      const from = (c * p.height + y0 + y) * p.width + x0;
+      data.set(p.data.subarray(from, from + width), (c * height + y) * width);
+    }
+  }
+  return { width, height, data };
+}
+
 /** One 2x average-pooling step of planes [C, H, W]; an odd last row or column is dropped. */
 export function halve(p: RgbPlanes, channels = 3): RgbPlanes {
   const width = p.width >> 1;

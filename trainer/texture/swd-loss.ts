@@ -17,7 +17,7 @@ import { alphaBias, type Topology } from '../../formats/model.ts';
 import type { TensorData, Value } from '../graph/graph.ts';
 import * as op from '../graph/ops.ts';
 import type { LossTerm } from '../train/loss.ts';
-import { iterationRng, quantileIndices, unitDirections, type RgbPlanes } from './exemplar.ts';
+import { cropPlanes, iterationRng, quantileIndices, unitDirections, type RgbPlanes } from './exemplar.ts';
 
 export interface SwdSettings {
   /** Pyramid levels: the full grid, then each 2x average-pooled level (default 4: 128, 64, 32, 16 for a 128 grid). */
@@ -127,22 +127,10 @@ export function swdTerm(exemplar: RgbPlanes, topology: Topology, settings: SwdSe
       const rng = iterationRng(settings.seed, iteration);
       const feeds: Record<string, TensorData> = {};
       for (let s = 0; s < scales; s++) feeds[dirsInput(s)] = unitDirections(rng, P, dims);
-      feeds[EXEMPLAR] = crop(exemplar, rng.int(0, exemplar.width - ew), rng.int(0, exemplar.height - eh), ew, eh);
+      feeds[EXEMPLAR] = cropPlanes(exemplar, rng.int(0, exemplar.width - ew), rng.int(0, exemplar.height - eh), ew, eh).data;
       return feeds;
     },
   };
-}
-
-function crop(p: RgbPlanes, x0: number, y0: number, w: number, h: number): Float32Array {
-  if (w === p.width && h === p.height) return p.data;
-  const out = new Float32Array(3 * w * h);
-  for (let c = 0; c < 3; c++) {
-    for (let y = 0; y < h; y++) {
-      const src = (c * p.height + y0 + y) * p.width + x0;
-      out.set(p.data.subarray(src, src + w), (c * h + y) * w);
-    }
-  }
-  return out;
 }
 
 /** The settings a spec asks for, with defaults filled in. */
