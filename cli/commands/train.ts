@@ -60,8 +60,6 @@ Options:
   --lr X                 Adam learning rate (default 0.002)
   --lr-milestones F,..   fractions of the run at which the rate is multiplied by 0.4
                          (default 0.3,0.5,0.85; none = constant)
-  --lr-warmup N          ramp the rate up linearly over the first N iterations
-                         (default 0: none)
   --damage N             erase part of the N best batch states per iteration, so
                          the model learns to regrow (default: a quarter of the
                          batch; 0 with --no-alive)
@@ -120,7 +118,6 @@ const options = {
   hidden: { type: 'string' },
   lr: { type: 'string' },
   'lr-milestones': { type: 'string' },
-  'lr-warmup': { type: 'string' },
   damage: { type: 'string' },
   'damage-shape': { type: 'string' },
   'weight-average': { type: 'string' },
@@ -370,7 +367,6 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     poolSize: intValue(values, 'pool', defaults.poolSize, 1),
     lr: numberValue(values, 'lr', SOURCE_METHOD.lr, 1e-8, 1),
     lrMilestones: milestonesValue(values, defaults.lrMilestones),
-    lrWarmup: intValue(values, 'lr-warmup', 0, 0),
     damage: intValue(values, 'damage', living ? Math.floor(batch / 4) : 0, 0),
     damageShape: choiceValue(values, 'damage-shape', DAMAGE_SHAPES, living ? LIVING_DEFAULTS.damageShape : 'disc'),
     weightAverage: numberValue(values, 'weight-average', living ? LIVING_DEFAULTS.weightAverage : 0, 0, 0.999999),

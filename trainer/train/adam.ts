@@ -44,13 +44,8 @@ export function normalizeGradients(grads: Record<string, Float32Array>): void {
   }
 }
 
-/**
- * Step decay: lr * factor^(number of milestones passed). Milestones are fractions of the run.
- * With `warmup` > 0 the rate also ramps up linearly over the first `warmup` iterations
- * (lr / warmup at iteration 0, the full rate from iteration warmup - 1 on).
- */
-export function learningRate(base: number, iteration: number, iterations: number, milestones: number[], factor: number, warmup = 0): number {
+/** Step decay: lr * factor^(number of milestones passed). Milestones are fractions of the run. */
+export function learningRate(base: number, iteration: number, iterations: number, milestones: number[], factor: number): number {
   const passed = milestones.filter((f) => iteration >= Math.round(f * iterations)).length;
-  const ramp = warmup > 0 ? Math.min(1, (iteration + 1) / warmup) : 1;
-  return base * factor ** passed * ramp;
+  return base * factor ** passed;
 }

@@ -20,8 +20,6 @@ export interface TrainConfig {
   /** Fractions of the run at which the learning rate is multiplied by lrFactor. */
   lrMilestones: number[];
   lrFactor: number;
-  /** Iterations over which the learning rate ramps up linearly to lr; 0 = none. */
-  lrWarmup: number;
   /** Every n-th iteration, batch slot 0 is replaced by a fresh seed first. */
   seedEvery: number;
   seed: SeedKind;
@@ -65,7 +63,6 @@ export const SOURCE_METHOD: TrainConfig = {
   lr: 2e-3,
   lrMilestones: [0.3, 0.5, 0.85],
   lrFactor: 0.4,
-  lrWarmup: 0,
   seedEvery: 8,
   seed: 'noise',
   overflowWeight: 1,
@@ -118,8 +115,6 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   if (c.damage >= c.batch) throw new ConfigError(`damage (${c.damage}) must leave at least one batch state intact (batch ${c.batch})`);
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new ConfigError(`lr must be a positive number, got ${c.lr}`);
   if (!(c.lrFactor > 0)) throw new ConfigError(`lrFactor must be positive, got ${c.lrFactor}`);
-  c.lrWarmup ??= 0; // checkpoints from before warmup
-  positiveInt('lrWarmup', c.lrWarmup, 0);
   if (c.lrMilestones.some((m) => !(m >= 0 && m <= 1))) throw new ConfigError('lrMilestones are fractions of the run, in [0, 1]');
   c.weightAverage ??= 0; // checkpoints from before weight averages
   if (!(c.weightAverage >= 0 && c.weightAverage < 1)) throw new ConfigError(`weightAverage must be in [0, 1), got ${c.weightAverage}`);

@@ -200,7 +200,7 @@ export class Trainer {
     const c = s.config;
     const it = s.iteration;
     const started = performance.now();
-    const lr = learningRate(c.lr, it, c.iterations, c.lrMilestones, c.lrFactor, c.lrWarmup) * s.lrScale;
+    const lr = learningRate(c.lr, it, c.iterations, c.lrMilestones, c.lrFactor) * s.lrScale;
     const slots = this.pool.worstFirst(this.pool.sample(c.batch, this.rng));
     const x = this.pool.gather(slots);
     if (it % c.seedEvery === 0) x.set(seedState(c.topology, s.seed, c, this.rng.int(0, 0x7fffffff)), 0);
