@@ -56,6 +56,9 @@ Options:
                          textures: 32-64)
   --batch N              states per iteration (default 8; 4 with --no-alive)
   --pool N               pool size (default 1024 for living models, else 256)
+  --pool-start N         sample from the first N pool states at first, growing to
+                         the whole pool over the first 30 % of the run (default
+                         256 for living models; else the pool size = no growth)
   --hidden N             hidden units of the update network (default 128)
   --lr X                 Adam learning rate (default 0.002)
   --lr-milestones F,..   fractions of the run at which the rate is multiplied by 0.4
@@ -121,6 +124,7 @@ const options = {
   damage: { type: 'string' },
   'damage-shape': { type: 'string' },
   'weight-average': { type: 'string' },
+  'pool-start': { type: 'string' },
   'overflow-weight': { type: 'string' },
   qat: { type: 'boolean' },
   'no-qat': { type: 'boolean' },
@@ -322,7 +326,13 @@ const TEXTURE_SCORE_STEPS = [250, 1000];
  * 1900 iterations scored every 200 fit in 30 minutes on 2 cores (2000 took 30.4). Mixed damage
  * (discs and half-planes) held the icon in int8 to 10^5 steps, where discs only let it slide.
  */
-const LIVING_DEFAULTS = { batch: 8, poolSize: 1024, seedEvery: 1, clamp: 3, scoreEvery: 200, iterations: LIVING_ITERATIONS, weightAverage: 0.99, damageShape: 'mixed' as const };
+const LIVING_DEFAULTS = { batch: 8, poolSize: 1024, poolStart: 256, seedEvery: 1, clamp: 3, scoreEvery: 200, iterations: LIVING_ITERATIONS, weightAverage: 0.99, damageShape: 'mixed' as const };
+
+/** --pool-start, or a living run's default (256, within [batch, pool]); absent = no growth. */
+function poolStartValue(values: Values, living: boolean, batch: number, poolSize: number): { poolStart?: number } {
+  if (!living && values['pool-start'] === undefined) return {};
+  return { poolStart: intValue(values, 'pool-start', Math.max(batch, Math.min(LIVING_DEFAULTS.poolStart, poolSize)), 1) };
+}
 
 /**
  * A living run's steps per iteration: time to grow the target from its seed
@@ -354,6 +364,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     ? livingTopology(hidden, clamp)
     : defaultTopology({ hidden, color: { offset: 0, count: source.colorCount, bias: 0.5 }, ...(clamp > 0 ? { clamp } : {}) });
   const batch = intValue(values, 'batch', defaults.batch, 1);
+  const poolSize = intValue(values, 'pool', defaults.poolSize, 1);
   const config: TrainConfig = {
     ...SOURCE_METHOD,
     topology,
@@ -364,7 +375,8 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     minSteps,
     maxSteps,
     batch,
-    poolSize: intValue(values, 'pool', defaults.poolSize, 1),
+    poolSize,
+    ...poolStartValue(values, living, batch, poolSize),
     lr: numberValue(values, 'lr', SOURCE_METHOD.lr, 1e-8, 1),
     lrMilestones: milestonesValue(values, defaults.lrMilestones),
     damage: intValue(values, 'damage', living ? Math.floor(batch / 4) : 0, 0),

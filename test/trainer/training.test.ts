@@ -12,6 +12,7 @@ import { CHECKPOINT_FILE, CheckpointError, decodeCheckpoint, loadCheckpoint, loa
 import { decodeNca } from '../../formats/nca-file.ts';
 import { ConfigError, SOURCE_METHOD, validateConfig, type TrainConfig } from '../../trainer/train/config.ts';
 import type { Loss } from '../../trainer/train/loss.ts';
+import { activePoolSize, Pool } from '../../trainer/train/pool.ts';
 import { Trainer, type TrainEvent } from '../../trainer/train/trainer.ts';
 
 const size = 12;
@@ -123,6 +124,36 @@ test('bad settings are rejected with the setting named', () => {
   assert.throws(() => validateConfig({ ...config, damage: 2 }), (e: Error) => e instanceof ConfigError && /damage/.test(e.message));
   assert.throws(() => validateConfig({ ...config, damage: 1, damageShape: 'square' as never }), (e: Error) => e instanceof ConfigError && /damageShape/.test(e.message));
   assert.throws(() => validateConfig({ ...config, weightAverage: 1 }), (e: Error) => e instanceof ConfigError && /weightAverage/.test(e.message));
+  assert.throws(() => validateConfig({ ...config, poolStart: 7 }), (e: Error) => e instanceof ConfigError && /poolStart.*poolSize/.test(e.message));
+  assert.throws(() => validateConfig({ ...config, poolStart: 1 }), (e: Error) => e instanceof ConfigError && /batch.*poolStart/.test(e.message));
+});
+
+test('a growing pool samples its first poolStart states at first, growing linearly to the whole pool at 30 % of the run', async () => {
+  const run = { poolStart: 256, poolSize: 1024, iterations: 1800 };
+  assert.deepEqual([0, 135, 270, 405, 540, 541, 1799].map((it) => activePoolSize(run, it)), [256, 448, 640, 832, 1024, 1024, 1024]);
+  assert.equal(activePoolSize({ poolSize: 6, iterations: 10 }, 0), 6, 'no growth without a start');
+  const rng = new Rng(3);
+  for (let k = 0; k < 50; k++) assert.ok(new Pool(20, 1).sample(4, rng, 5).every((s) => s < 5));
+  assert.throws(() => new Pool(20, 1).sample(6, rng, 5), /cannot sample 6 of 5/);
+
+  // the trainer: iteration 0 may only touch slots 0 and 1, iteration 1 only 0-3 (8 slots, growth over 3 iterations)
+  const growing: TrainConfig = { ...config, poolSize: 8, poolStart: 2, iterations: 10, saveEvery: 1 };
+  const dir = tempDir();
+  const ranked: number[][] = []; // ranked[k]: the slots written back (so ranked by their loss) in the first k iterations
+  const trainer = await Trainer.start(growing, await pixelLoss(spec, growing, { threads: 1 }), {
+    dir,
+    threads: 1,
+    onEvent: (e) => {
+      if (e.kind !== 'checkpoint') return;
+      const losses = decodeCheckpoint(readFileSync(join(dir, CHECKPOINT_FILE))).poolLoss;
+      ranked[e.iteration] = [...losses.keys()].filter((s) => Number.isFinite(losses[s]));
+    },
+  });
+  await trainer.run();
+  await trainer.release();
+  assert.deepEqual(ranked[1], [0, 1]);
+  assert.ok(ranked[2].every((s) => s < 4), `iteration 1 touched ${ranked[2]}`);
+  assert.ok(ranked[10].some((s) => s >= 6), 'the last slots are used once the pool has grown');
 });
 
 test('the weight average follows a = d·a + (1 - d)·w from the initial weights, is checkpointed, and is scored beside the weights', async () => {

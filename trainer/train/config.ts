@@ -9,6 +9,8 @@ export interface TrainConfig {
   width: number;
   height: number;
   poolSize: number;
+  /** Slots sampled at first; the sampled range grows to poolSize over the first 30 % of the run (pool.ts). Absent: poolSize, no growth. */
+  poolStart?: number;
   batch: number;
   iterations: number;
   /** Each iteration runs a random number of steps in [minSteps, maxSteps]. */
@@ -96,6 +98,7 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   positiveInt('height', c.height, 3);
   positiveInt('poolSize', c.poolSize);
   positiveInt('batch', c.batch);
+  if (c.poolStart !== undefined) positiveInt('poolStart', c.poolStart);
   positiveInt('iterations', c.iterations);
   positiveInt('minSteps', c.minSteps);
   positiveInt('maxSteps', c.maxSteps);
@@ -111,6 +114,8 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   c.damageShape ??= 'disc'; // checkpoints from before damage shapes
   if (!DAMAGE_SHAPES.includes(c.damageShape)) throw new ConfigError(`damageShape must be one of ${DAMAGE_SHAPES.join(', ')}, got ${c.damageShape}`);
   if (c.batch > c.poolSize) throw new ConfigError(`batch (${c.batch}) is larger than poolSize (${c.poolSize})`);
+  if (c.poolStart !== undefined && c.poolStart > c.poolSize) throw new ConfigError(`poolStart (${c.poolStart}) is larger than poolSize (${c.poolSize})`);
+  if (c.poolStart !== undefined && c.batch > c.poolStart) throw new ConfigError(`batch (${c.batch}) is larger than poolStart (${c.poolStart})`);
   if (c.maxSteps < c.minSteps) throw new ConfigError(`maxSteps (${c.maxSteps}) is below minSteps (${c.minSteps})`);
   if (c.damage >= c.batch) throw new ConfigError(`damage (${c.damage}) must leave at least one batch state intact (batch ${c.batch})`);
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new ConfigError(`lr must be a positive number, got ${c.lr}`);

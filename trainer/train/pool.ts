@@ -5,6 +5,24 @@
  */
 import { Rng } from '../../formats/random.ts';
 
+/** Fraction of the run over which a growing pool reaches its full size. */
+export const POOL_GROWTH = 0.3;
+
+/**
+ * How many pool slots iteration `it` samples from: `poolStart` at first,
+ * growing linearly to `poolSize` over the first POOL_GROWTH of the run (no
+ * growth without a poolStart). Why: in a large pool each state comes back only
+ * every poolSize/batch iterations, so the overgrown states of the first
+ * iterations would be trained on for hundreds of iterations and learning would
+ * stall; a small pool flushes them fast while the model learns to grow, and
+ * the full pool keeps older states later, which persistence needs.
+ */
+export function activePoolSize(c: { poolStart?: number; poolSize: number; iterations: number }, it: number): number {
+  const start = c.poolStart ?? c.poolSize;
+  const span = Math.max(1, Math.round(POOL_GROWTH * c.iterations));
+  return it >= span ? c.poolSize : Math.round(start + ((c.poolSize - start) * it) / span);
+}
+
 export class Pool {
   constructor(
     readonly size: number,
@@ -23,11 +41,11 @@ export class Pool {
     return slots.map((s, i) => [s, i]).sort((a, b) => this.losses[b[0]] - this.losses[a[0]] || a[1] - b[1]).map(([s]) => s);
   }
 
-  /** `count` distinct slots, uniformly at random. */
-  sample(count: number, rng: Rng): number[] {
-    if (count > this.size) throw new Error(`pool: cannot sample ${count} of ${this.size}`);
+  /** `count` distinct slots, uniformly at random among the first `active` (all by default). */
+  sample(count: number, rng: Rng, active = this.size): number[] {
+    if (count > active || active > this.size) throw new Error(`pool: cannot sample ${count} of ${active} (size ${this.size})`);
     const chosen = new Set<number>();
-    while (chosen.size < count) chosen.add(rng.int(0, this.size - 1));
+    while (chosen.size < count) chosen.add(rng.int(0, active - 1));
     return [...chosen];
   }
 

@@ -32,7 +32,7 @@ import { adamInit, adamStep, learningRate, normalizeGradients } from './adam.ts'
 import { copyWeights, loadCheckpoint, MODEL_FILE, modelOf, saveCheckpoint, type TrainState } from './checkpoint.ts';
 import { validateConfig, type TrainConfig } from './config.ts';
 import type { Loss } from './loss.ts';
-import { Pool } from './pool.ts';
+import { activePoolSize, Pool } from './pool.ts';
 import { seedRecipe, seedState } from './seeds.ts';
 
 export type TrainEvent =
@@ -201,7 +201,7 @@ export class Trainer {
     const it = s.iteration;
     const started = performance.now();
     const lr = learningRate(c.lr, it, c.iterations, c.lrMilestones, c.lrFactor) * s.lrScale;
-    const slots = this.pool.worstFirst(this.pool.sample(c.batch, this.rng));
+    const slots = this.pool.worstFirst(this.pool.sample(c.batch, this.rng, activePoolSize(c, it)));
     const x = this.pool.gather(slots);
     if (it % c.seedEvery === 0) x.set(seedState(c.topology, s.seed, c, this.rng.int(0, 0x7fffffff)), 0);
     if (c.damage > 0) eraseDamage(x, this.shape, range(c.batch - c.damage, c.batch), this.rng, c.damageShape);
