@@ -127,13 +127,16 @@ export class Trainer {
     return this.state.config;
   }
 
-  /** Trains until the last iteration, or until `signal` aborts (then saves and returns). */
-  async run(signal?: AbortSignal): Promise<{ stopped: boolean; model: NcaModel }> {
+  /**
+   * Trains until the last iteration, or until `signal` aborts (then saves and returns). The
+   * result is model.nca in the run directory: the best-scored model, or the last (averaged) one.
+   */
+  async run(signal?: AbortSignal): Promise<{ stopped: boolean }> {
     const c = this.state.config;
     while (this.state.iteration < c.iterations) {
       if (signal?.aborted) {
         await this.save();
-        return { stopped: true, model: this.model() };
+        return { stopped: true };
       }
       const failure = await this.iterate();
       if (failure) {
@@ -153,7 +156,7 @@ export class Trainer {
     }
     await this.save();
     this.emit({ kind: 'done', iteration: this.state.iteration, model: path });
-    return { stopped: false, model: this.model() };
+    return { stopped: false };
   }
 
   /** The current weights (or their moving average) as a model; metadata.extra records the training grid (nca eval's default grid). */
