@@ -8,6 +8,7 @@ import { decodePng, encodePng } from '../../trainer/image/png.ts';
 import { quantize } from '../../exporter/quantize.ts';
 import { maxAbsDiff } from '../helpers/models.ts';
 import { runNca } from '../helpers/cli.ts';
+import { loadCheckpoint } from '../../trainer/train/checkpoint.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'nca-model-input-'));
 const run = join(dir, 'run');
@@ -64,3 +65,22 @@ test('render and export refuse a broken checkpoint with one line and code 65', (
     assert.equal(stderr.trim().split('\n').length, 1);
   }
 });
+
+test('nca train --target grows its pool from 256 states by default; --pool-start sets the start, and a bad one is refused (65, like every bad setting)', async () => {
+  const train = (out: string, ...flags: string[]) =>
+    runNca(['train', '--target', join(dir, 'target.png'), '--out', join(dir, out), '--iterations', '1', '--batch', '1', '--steps', '4-4', '--hidden', '8', '--preview-every', '0', '--score-every', '0', '--quiet', ...flags]);
+  const poolOf = async (out: string) => (await loadCheckpoint(join(dir, out))).config;
+  assert.equal(train('pool-default', '--pool', '300').code, 0);
+  assert.deepEqual(pick(await poolOf('pool-default')), { poolSize: 300, poolStart: 256 });
+  assert.equal(train('pool-small', '--pool', '40').code, 0);
+  assert.deepEqual(pick(await poolOf('pool-small')), { poolSize: 40, poolStart: 40 }, 'a pool under 256 states does not grow');
+  assert.equal(train('pool-start', '--pool', '40', '--pool-start', '8').code, 0);
+  assert.deepEqual(pick(await poolOf('pool-start')), { poolSize: 40, poolStart: 8 });
+  const bad = train('pool-bad', '--pool', '40', '--pool-start', '50');
+  assert.equal(bad.code, 65);
+  assert.match(bad.stderr, /poolStart \(50\) is larger than poolSize \(40\)/);
+});
+
+function pick(c: { poolSize: number; poolStart?: number }) {
+  return { poolSize: c.poolSize, poolStart: c.poolStart };
+}
