@@ -59,6 +59,10 @@ Options:
   --pool-start N         sample from the first N pool states at first, growing to
                          the whole pool over the first 30 % of the run (default
                          256 for living models; else the pool size = no growth)
+  --age-steps N          pool ageing: every --age-every iterations once the pool is
+                         full, run the batch N more steps (no gradient) and put it
+                         back, so training sees old states too (default 0 = never)
+  --age-every N          iterations between agings (default 50)
   --hidden N             hidden units of the update network (default 128)
   --lr X                 Adam learning rate (default 0.002)
   --lr-milestones F,..   fractions of the run at which the rate is multiplied by 0.4
@@ -125,6 +129,8 @@ const options = {
   'damage-shape': { type: 'string' },
   'weight-average': { type: 'string' },
   'pool-start': { type: 'string' },
+  'age-steps': { type: 'string' },
+  'age-every': { type: 'string' },
   'overflow-weight': { type: 'string' },
   qat: { type: 'boolean' },
   'no-qat': { type: 'boolean' },
@@ -377,6 +383,8 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     batch,
     poolSize,
     ...poolStartValue(values, living, batch, poolSize),
+    ageSteps: intValue(values, 'age-steps', 0, 0),
+    ageEvery: intValue(values, 'age-every', SOURCE_METHOD.ageEvery, 1),
     lr: numberValue(values, 'lr', SOURCE_METHOD.lr, 1e-8, 1),
     lrMilestones: milestonesValue(values, defaults.lrMilestones),
     damage: intValue(values, 'damage', living ? Math.floor(batch / 4) : 0, 0),

@@ -13,6 +13,9 @@ import { decodeNca } from '../../formats/nca-file.ts';
 import { ConfigError, SOURCE_METHOD, validateConfig, type TrainConfig } from '../../trainer/train/config.ts';
 import type { Loss } from '../../trainer/train/loss.ts';
 import { activePoolSize, Pool } from '../../trainer/train/pool.ts';
+import { maskSeed } from '../../trainer/nca/masks.ts';
+import { takeHwc } from '../../trainer/nca/layout.ts';
+import { standardMask, step } from '../../formats/reference-core.ts';
 import { Trainer, type TrainEvent } from '../../trainer/train/trainer.ts';
 
 const size = 12;
@@ -154,6 +157,43 @@ test('a growing pool samples its first poolStart states at first, growing linear
   assert.deepEqual(ranked[1], [0, 1]);
   assert.ok(ranked[2].every((s) => s < 4), `iteration 1 touched ${ranked[2]}`);
   assert.ok(ranked[10].some((s) => s >= 6), 'the last slots are used once the pool has grown');
+});
+
+test('pool ageing runs the batch just trained ageSteps more steps (as the reference core, with masks of their own) every ageEvery iterations once the pool is full', async () => {
+  const ageSteps = 5;
+  // Two iterations of batch 1 from a pool of 2: ageing after iteration 0 is ruled out by
+  // ageEvery 2 (first pair) and by a pool that is not full yet (second pair).
+  const base: TrainConfig = { ...config, poolSize: 2, batch: 1, iterations: 2, saveEvery: 1 };
+  for (const variant of [{ ageEvery: 2 }, { ageEvery: 1, poolStart: 1 }]) {
+    const pools = async (ageing: number) => {
+      const c: TrainConfig = { ...base, ...variant, ageSteps: ageing };
+      const dir = tempDir();
+      const seen: ReturnType<typeof decodeCheckpoint>[] = [];
+      const trainer = await Trainer.start(c, await pixelLoss(spec, c, { threads: 1 }), {
+        dir,
+        threads: 1,
+        onEvent: (e) => e.kind === 'checkpoint' && seen.push(decodeCheckpoint(readFileSync(join(dir, CHECKPOINT_FILE)))),
+      });
+      await trainer.run();
+      await trainer.release();
+      return seen;
+    };
+    const [plain, aged] = [await pools(0), await pools(ageSteps)];
+    assert.deepEqual(aged[0].pool, plain[0].pool, `${JSON.stringify(variant)}: no ageing after iteration 0`);
+    assert.deepEqual(flat(aged[1].weights), flat(plain[1].weights), 'ageing leaves training alone');
+    const stateSize = base.topology.channels * size * size;
+    const slotOf = (p: Float32Array, s: number) => p.subarray(s * stateSize, (s + 1) * stateSize);
+    const touched = [0, 1].filter((s) => slotOf(aged[1].pool, s).some((v, i) => v !== slotOf(plain[1].pool, s)[i]));
+    assert.equal(touched.length, 1, 'exactly the trained slot is aged');
+    const model = { topology: base.topology, weights: aged[1].weights, seed: { kind: 'cell' as const }, metadata: {} };
+    const shape = { batch: 1, channels: base.topology.channels, height: size, width: size };
+    let expected = takeHwc(slotOf(plain[1].pool, touched[0]), shape, 0);
+    for (let k = 0; k < ageSteps; k++) expected = step(model, expected, config, standardMask(base.topology, config, maskSeed(base.runSeed, -2, 0), k));
+    const got = takeHwc(slotOf(aged[1].pool, touched[0]), shape, 0);
+    const error = Math.max(...got.map((v, i) => Math.abs(v - expected[i])));
+    assert.ok(error < 1e-4, `aged state off the reference by ${error}`);
+    assert.ok(distance(got, takeHwc(slotOf(plain[1].pool, touched[0]), shape, 0)) > 1e-3, 'ageing changed the state');
+  }
 });
 
 test('the weight average follows a = d·a + (1 - d)·w from the initial weights, is checkpointed, and is scored beside the weights', async () => {

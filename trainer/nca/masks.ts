@@ -28,16 +28,19 @@ export function fillMask(out: Float32Array, offset: number, grid: { width: numbe
   }
 }
 
-/** [B, 1, H, W] masks per step, computed once per step and cached (forward and backward share them). */
-export function batchMasks(topology: Topology, grid: { width: number; height: number }, seeds: number[]): MaskSource {
-  const cache = new Map<number, Float32Array>();
+/**
+ * [B, 1, H, W] masks per step, computed once per step and cached (forward and backward share
+ * them); `cache` false for a long run that never replays (pool ageing), so memory stays flat.
+ */
+export function batchMasks(topology: Topology, grid: { width: number; height: number }, seeds: number[], cache = true): MaskSource {
+  const cached = new Map<number, Float32Array>();
   const plane = grid.width * grid.height;
   return (step) => {
-    let m = cache.get(step);
+    let m = cached.get(step);
     if (!m) {
       m = new Float32Array(seeds.length * plane);
       for (let b = 0; b < seeds.length; b++) fillMask(m, b * plane, grid, seeds[b], step, topology.fireRate);
-      cache.set(step, m);
+      if (cache) cached.set(step, m);
     }
     return m;
   };

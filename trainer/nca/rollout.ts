@@ -124,6 +124,13 @@ export class NcaRollout {
     return { steps, final: fromCells(x, this.shape), checkpoints, records };
   }
 
+  /** `steps` steps keeping no record (no gradient will be asked for): a long run in constant memory. */
+  async advance(state: Float32Array, weights: Weights, masks: MaskSource, steps: number): Promise<Float32Array> {
+    let x = toCells(state, this.shape);
+    for (let k = 0; k < steps; k++) x = (await this.stepWithFeatures(x, weights, masks(k))).y;
+    return fromCells(x, this.shape);
+  }
+
   /** dL/d(initial state) and dL/d(weights), given dL/d(final state). */
   async backward(trajectory: Trajectory, weights: Weights, masks: MaskSource, gradFinal: Float32Array): Promise<RolloutGradients> {
     const feeds = this.weightFeeds(weights);

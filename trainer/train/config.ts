@@ -46,6 +46,13 @@ export interface TrainConfig {
   saveEvery: number;
   /** Write a preview PNG every n iterations; 0 = never. */
   previewEvery: number;
+  /**
+   * Pool ageing: every `ageEvery` iterations once the pool is full, the batch just written back
+   * runs `ageSteps` more steps (no gradient) and is written back again, so training also sees
+   * states far older than one iteration's steps (0 = never; docs/trainer.md).
+   */
+  ageSteps: number;
+  ageEvery: number;
   /** Score the model with the trainer's `score` function every n iterations and keep the best; 0 = never (keep the last). */
   scoreEvery: number;
   /** Step counts of the long run that scores the model (the score is its lowest PSNR over them). */
@@ -75,6 +82,8 @@ export const SOURCE_METHOD: TrainConfig = {
   runSeed: 0,
   saveEvery: 50,
   previewEvery: 50,
+  ageSteps: 0,
+  ageEvery: 50,
   scoreEvery: 0,
   scoreSteps: [500, 2000, 6000],
 };
@@ -106,6 +115,10 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   positiveInt('seedEvery', c.seedEvery);
   positiveInt('saveEvery', c.saveEvery);
   positiveInt('previewEvery', c.previewEvery, 0);
+  c.ageSteps ??= 0; // checkpoints from before pool ageing
+  c.ageEvery ??= SOURCE_METHOD.ageEvery;
+  positiveInt('ageSteps', c.ageSteps, 0);
+  positiveInt('ageEvery', c.ageEvery);
   c.scoreEvery ??= 0; // checkpoints from before scoring
   c.scoreSteps ??= [...SOURCE_METHOD.scoreSteps];
   positiveInt('scoreEvery', c.scoreEvery, 0);

@@ -6,7 +6,9 @@
  * `seedEvery`-th iteration a fresh seed replaces the worst -> optional damage
  * to the best -> run a random minSteps-maxSteps steps -> loss and dLoss/dState
  * -> backward through the rollout -> per-parameter gradient normalisation ->
- * Adam with step decay -> write the batch back, with each state's loss.
+ * Adam with step decay -> write the batch back, with each state's loss -> every
+ * `ageEvery`-th iteration once the pool is full, age that batch (`ageSteps`
+ * more steps, no gradient), so the pool also holds states thousands of steps old.
  *
  * Keeping the best model, not the last: with a `score` function (a long-run
  * evaluation, higher is better) the model is scored every `scoreEvery`
@@ -222,11 +224,27 @@ export class Trainer {
     if (s.average) updateAverage(s.average, s.weights, c.weightAverage);
 
     this.pool.scatter(slots, trajectory.final, result.perSample && deadLast(result.perSample, trajectory.final, this.shape, c.topology));
+    if (c.ageSteps > 0 && (it + 1) % c.ageEvery === 0 && activePoolSize(c, it) === c.poolSize) await this.age(slots, trajectory.final, it);
     s.iteration++;
     const event: TrainEvent = { kind: 'iteration', iteration: it, loss: result.loss, logs: result.logs, lr, steps, seconds: (performance.now() - started) / 1000 };
     await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
     this.emit(event);
     return null;
+  }
+
+  /**
+   * Pool ageing: runs the batch just written back `ageSteps` more steps with the new weights and
+   * writes it back, keeping each state's loss. Why: a state otherwise lives at most about
+   * (iterations x batch / pool) visits of maxSteps steps, about 10^3 steps, and models trained so
+   * shrank slowly from there and died between 10^4 and 10^5 steps (docs/trainer.md); an aged state
+   * that has decayed is trained back to the target like a damaged one. Masks come from their own
+   * seeds (negative iterations), so a run still repeats exactly.
+   */
+  private async age(slots: number[], batch: Float32Array, it: number): Promise<void> {
+    const c = this.state.config;
+    const masks = batchMasks(c.topology, c, slots.map((_, b) => maskSeed(c.runSeed, -1 - it, b)), false);
+    const aged = await this.rollout.advance(batch, this.state.weights, masks, c.ageSteps);
+    slots.forEach((slot, b) => this.pool.set(slot, aged.subarray(b * this.pool.stateSize, (b + 1) * this.pool.stateSize)));
   }
 
   private async save(): Promise<void> {
