@@ -185,7 +185,7 @@ test('pool ageing runs the batch just trained ageSteps more steps (as the refere
     const slotOf = (p: Float32Array, s: number) => p.subarray(s * stateSize, (s + 1) * stateSize);
     const touched = [0, 1].filter((s) => slotOf(aged[1].pool, s).some((v, i) => v !== slotOf(plain[1].pool, s)[i]));
     assert.equal(touched.length, 1, 'exactly the trained slot is aged');
-    const model = { topology: base.topology, weights: aged[1].weights, seed: { kind: 'cell' as const }, metadata: {} };
+    const model = { topology: base.topology, weights: aged[1].weights, seed: { kind: 'noise' as const }, metadata: {} };
     const shape = { batch: 1, channels: base.topology.channels, height: size, width: size };
     let expected = takeHwc(slotOf(plain[1].pool, touched[0]), shape, 0);
     for (let k = 0; k < ageSteps; k++) expected = step(model, expected, config, standardMask(base.topology, config, maskSeed(base.runSeed, -2, 0), k));
