@@ -66,14 +66,14 @@ test('render and export refuse a broken checkpoint with one line and code 65', (
   }
 });
 
-test('nca train --target grows its pool from 256 states by default; --pool-start and --age-steps/--age-every set them, and bad ones are refused (64 for a bad number, 65 for a bad combination)', async () => {
+test('nca train --target grows its pool from 256 states and ages it by default; --pool-start and --age-steps/--age-every set them, and bad ones are refused (64 for a bad number, 65 for a bad combination)', async () => {
   const train = (out: string, ...flags: string[]) =>
     runNca(['train', '--target', join(dir, 'target.png'), '--out', join(dir, out), '--iterations', '1', '--batch', '1', '--steps', '4-4', '--hidden', '8', '--preview-every', '0', '--score-every', '0', '--quiet', ...flags]);
   const poolOf = async (out: string) => (await loadCheckpoint(join(dir, out))).config;
   assert.equal(train('pool-default', '--pool', '300').code, 0);
-  assert.deepEqual(pick(await poolOf('pool-default')), { poolSize: 300, poolStart: 256, ageSteps: 0, ageEvery: 50 });
+  assert.deepEqual(pick(await poolOf('pool-default')), { poolSize: 300, poolStart: 256, ageSteps: 1000, ageEvery: 50 });
   assert.equal(train('pool-small', '--pool', '40').code, 0);
-  assert.deepEqual(pick(await poolOf('pool-small')), { poolSize: 40, poolStart: 40, ageSteps: 0, ageEvery: 50 }, 'a pool under 256 states does not grow');
+  assert.deepEqual(pick(await poolOf('pool-small')), { poolSize: 40, poolStart: 40, ageSteps: 1000, ageEvery: 50 }, 'a pool under 256 states does not grow');
   assert.equal(train('pool-start', '--pool', '40', '--pool-start', '8', '--age-steps', '30', '--age-every', '3').code, 0);
   assert.deepEqual(pick(await poolOf('pool-start')), { poolSize: 40, poolStart: 8, ageSteps: 30, ageEvery: 3 });
   const bad = train('pool-bad', '--pool', '40', '--pool-start', '50');
