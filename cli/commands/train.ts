@@ -332,8 +332,8 @@ const TEXTURE_SCORE_STEPS = [250, 1000];
  * on a real 48 px icon (docs/performance.md): the pool-256, 1000-iteration run died before 10^5 steps.
  * 1900 iterations scored every 200 fit in 30 minutes on 2 cores (2000 took 30.4). Mixed damage
  * (discs and half-planes) held the icon in int8 to 10^5 steps, where discs only let it slide.
- * Pool ageing (1000 steps every 50 iterations, +11 % CPU) kept a folder icon alive to 10^5 steps
- * (19-21 dB) where the same run without it died (docs/performance.md, session 9).
+ * Pool ageing (1000 steps every 50 iterations, +11 % CPU) kept two icons alive to 10^5 steps
+ * where runs without it died; a third drew a worse run (docs/performance.md, session 9).
  */
 const LIVING_DEFAULTS = { batch: 8, poolSize: 1024, poolStart: 256, ageSteps: 1000, seedEvery: 1, clamp: 3, scoreEvery: 200, iterations: LIVING_ITERATIONS, weightAverage: 0.99, damageShape: 'mixed' as const };
 
