@@ -75,6 +75,9 @@ Options:
                          of a random line) or mixed (either; the default)
   --seed-every N         every N-th iteration a seed replaces the worst batch
                          state (default 1; 8 with --no-alive)
+  --reseed-below-empty, --no-reseed-below-empty
+                         also replace every batch state whose loss was worse than
+                         an empty frame's by the seed (target runs only)
   --overflow-weight X    weight of the mean overflow penalty (default 1)
   --score-every N        score the model by a long run every N iterations and keep
                          the best (default 200 for living models, else 100; 0 = keep
@@ -135,6 +138,8 @@ const options = {
   'overflow-weight': { type: 'string' },
   qat: { type: 'boolean' },
   'no-qat': { type: 'boolean' },
+  'reseed-below-empty': { type: 'boolean' },
+  'no-reseed-below-empty': { type: 'boolean' },
   'run-seed': { type: 'string' },
   'save-every': { type: 'string' },
   'preview-every': { type: 'string' },
@@ -394,6 +399,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     damageShape: choiceValue(values, 'damage-shape', DAMAGE_SHAPES, living ? LIVING_DEFAULTS.damageShape : 'disc'),
     weightAverage: numberValue(values, 'weight-average', living ? LIVING_DEFAULTS.weightAverage : 0, 0, 0.999999),
     seedEvery: intValue(values, 'seed-every', defaults.seedEvery, 1),
+    reseedBelowEmpty: values['no-reseed-below-empty'] !== true && values['reseed-below-empty'] === true,
     overflowWeight: numberValue(values, 'overflow-weight', SOURCE_METHOD.overflowWeight, 0, 1e6),
     qat: values['no-qat'] === true ? false : values.qat === true || (living && values.qat !== false),
     runSeed: intValue(values, 'run-seed', 0, 0, 0xffffffff),

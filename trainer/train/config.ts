@@ -53,6 +53,11 @@ export interface TrainConfig {
    */
   ageSteps: number;
   ageEvery: number;
+  /**
+   * Replace every batch state whose loss was worse than an empty frame's by the seed, not only
+   * the worst one (losses that rank states only; docs/trainer.md "reseeding").
+   */
+  reseedBelowEmpty: boolean;
   /** Score the model with the trainer's `score` function every n iterations and keep the best; 0 = never (keep the last). */
   scoreEvery: number;
   /** Step counts of the long run that scores the model (the score is its lowest PSNR over them). */
@@ -84,6 +89,7 @@ export const SOURCE_METHOD: TrainConfig = {
   previewEvery: 50,
   ageSteps: 0,
   ageEvery: 50,
+  reseedBelowEmpty: false,
   scoreEvery: 0,
   scoreSteps: [500, 2000, 6000],
 };
@@ -119,6 +125,7 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   c.ageEvery ??= SOURCE_METHOD.ageEvery;
   positiveInt('ageSteps', c.ageSteps, 0);
   positiveInt('ageEvery', c.ageEvery);
+  c.reseedBelowEmpty ??= false; // checkpoints from before it
   c.scoreEvery ??= 0; // checkpoints from before scoring
   c.scoreSteps ??= [...SOURCE_METHOD.scoreSteps];
   positiveInt('scoreEvery', c.scoreEvery, 0);
