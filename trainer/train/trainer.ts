@@ -210,7 +210,7 @@ export class Trainer {
     const lr = learningRate(c.lr, it, c.iterations, c.lrMilestones, c.lrFactor) * s.lrScale;
     const slots = this.pool.worstFirst(this.pool.sample(c.batch, this.rng, activePoolSize(c, it)));
     const x = this.pool.gather(slots);
-    const belowEmpty = await this.belowEmpty(slots);
+    const belowEmpty = await this.belowEmpty(slots, it);
     const reseeded = it % c.seedEvery === 0 && !belowEmpty.includes(0) ? [0, ...belowEmpty] : belowEmpty;
     for (const b of reseeded) x.set(seedState(c.topology, s.seed, c, this.rng.int(0, 0x7fffffff)), b * this.pool.stateSize);
     const damaged = range(c.batch - c.damage, c.batch).filter((b) => !belowEmpty.includes(b));
@@ -231,22 +231,23 @@ export class Trainer {
     this.pool.scatter(slots, trajectory.final, result.perSample && deadLast(result.perSample, trajectory.final, this.shape, c.topology));
     if (c.ageSteps > 0 && (it + 1) % c.ageEvery === 0 && activePoolSize(c, it) === c.poolSize) await this.age(slots, trajectory.final, it);
     s.iteration++;
-    const event: TrainEvent = { kind: 'iteration', iteration: it, loss: result.loss, logs: result.logs, lr, steps, seconds: (performance.now() - started) / 1000, ...(c.reseedBelowEmpty ? { reseeded: belowEmpty.length } : {}) };
+    const event: TrainEvent = { kind: 'iteration', iteration: it, loss: result.loss, logs: result.logs, lr, steps, seconds: (performance.now() - started) / 1000, ...(c.reseedBelowEmpty !== 'never' ? { reseeded: belowEmpty.length } : {}) };
     await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
     this.emit(event);
     return null;
   }
 
   /**
-   * With `reseedBelowEmpty`, the batch positions whose state's loss (when it was written back) was
+   * With `reseedBelowEmpty` ('always', or 'growing' while the pool grows), the batch positions whose state's loss (when it was written back) was
    * worse than an empty frame's, or that are unranked or dead. Why: in the first few hundred
    * iterations of a living run the model overgrows, and with only the worst state reseeded those
    * overgrown states were trained on for hundreds of iterations while the training loss stayed
    * worse than an empty frame's (docs/trainer.md); a state worse than nothing teaches no shape.
    */
-  private async belowEmpty(slots: number[]): Promise<number[]> {
+  private async belowEmpty(slots: number[], it: number): Promise<number[]> {
     const c = this.state.config;
-    if (!c.reseedBelowEmpty) return [];
+    const rule = c.reseedBelowEmpty;
+    if (rule === 'never' || (rule === 'growing' && activePoolSize(c, it) === c.poolSize)) return [];
     if (this.emptyLoss === undefined) {
       const { perSample } = await this.loss.evaluate(new Float32Array(batchSize(this.shape)), this.shape, 0);
       this.emptyLoss = perSample ? perSample[0] : Infinity;
