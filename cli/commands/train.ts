@@ -8,7 +8,7 @@ import { ImageError, loadImage } from '../../trainer/image/load.ts';
 import { evaluateLongRun } from '../../exporter/eval/long-run.ts';
 import { centredBox, pixelLoss, resizeRgba, type PixelLossSpec } from '../../trainer/pixel/pixel-loss.ts';
 import { CheckpointError, loadCheckpoint, type TrainState } from '../../trainer/train/checkpoint.ts';
-import { ConfigError, LIVING_ITERATIONS, RESEED_RULES, SOURCE_METHOD, validateConfig, type TrainConfig } from '../../trainer/train/config.ts';
+import { ConfigError, LIVING_ITERATIONS, SOURCE_METHOD, validateConfig, type TrainConfig } from '../../trainer/train/config.ts';
 import type { Loss } from '../../trainer/train/loss.ts';
 import { Trainer, type TrainerOptions, type TrainEvent } from '../../trainer/train/trainer.ts';
 import { readInput } from '../args.ts';
@@ -75,9 +75,6 @@ Options:
                          of a random line) or mixed (either; the default)
   --seed-every N         every N-th iteration a seed replaces the worst batch
                          state (default 1; 8 with --no-alive)
-  --reseed-below-empty R also replace every batch state whose loss was worse than
-                         an empty frame's by the seed: never, growing (while the
-                         pool grows) or always (default never; target runs only)
   --overflow-weight X    weight of the mean overflow penalty (default 1)
   --score-every N        score the model by a long run every N iterations and keep
                          the best (default 200 for living models, else 100; 0 = keep
@@ -138,7 +135,6 @@ const options = {
   'overflow-weight': { type: 'string' },
   qat: { type: 'boolean' },
   'no-qat': { type: 'boolean' },
-  'reseed-below-empty': { type: 'string' },
   'run-seed': { type: 'string' },
   'save-every': { type: 'string' },
   'preview-every': { type: 'string' },
@@ -398,7 +394,6 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     damageShape: choiceValue(values, 'damage-shape', DAMAGE_SHAPES, living ? LIVING_DEFAULTS.damageShape : 'disc'),
     weightAverage: numberValue(values, 'weight-average', living ? LIVING_DEFAULTS.weightAverage : 0, 0, 0.999999),
     seedEvery: intValue(values, 'seed-every', defaults.seedEvery, 1),
-    reseedBelowEmpty: choiceValue(values, 'reseed-below-empty', RESEED_RULES, 'never'),
     overflowWeight: numberValue(values, 'overflow-weight', SOURCE_METHOD.overflowWeight, 0, 1e6),
     qat: values['no-qat'] === true ? false : values.qat === true || (living && values.qat !== false),
     runSeed: intValue(values, 'run-seed', 0, 0, 0xffffffff),

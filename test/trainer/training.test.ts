@@ -8,9 +8,9 @@ import { defaultTopology, type Weights } from '../../formats/model.ts';
 import { Rng } from '../../formats/random.ts';
 import { encodePng } from '../../trainer/image/png.ts';
 import { pixelLoss } from '../../trainer/pixel/pixel-loss.ts';
-import { CHECKPOINT_FILE, CheckpointError, decodeCheckpoint, loadCheckpoint, loadCheckpointModel, MODEL_FILE, saveCheckpoint } from '../../trainer/train/checkpoint.ts';
+import { CHECKPOINT_FILE, CheckpointError, decodeCheckpoint, loadCheckpoint, loadCheckpointModel, MODEL_FILE } from '../../trainer/train/checkpoint.ts';
 import { decodeNca } from '../../formats/nca-file.ts';
-import { ConfigError, SOURCE_METHOD, validateConfig, type ReseedRule, type TrainConfig } from '../../trainer/train/config.ts';
+import { ConfigError, SOURCE_METHOD, validateConfig, type TrainConfig } from '../../trainer/train/config.ts';
 import type { Loss } from '../../trainer/train/loss.ts';
 import { activePoolSize, Pool } from '../../trainer/train/pool.ts';
 import { maskSeed } from '../../trainer/nca/masks.ts';
@@ -194,45 +194,6 @@ test('pool ageing runs the batch just trained ageSteps more steps (as the refere
     assert.ok(error < 1e-4, `aged state off the reference by ${error}`);
     assert.ok(distance(got, takeHwc(slotOf(plain[1].pool, touched[0]), shape, 0)) > 1e-3, 'ageing changed the state');
   }
-});
-
-test('reseedBelowEmpty replaces every batch state whose loss was worse than an empty frame (or unranked) by the seed, always or while the pool grows; without it only the worst one', async () => {
-  // Zero w2 (the initial weights) leaves every state as it was, so after one iteration a slot
-  // holds either its old state or the seed. Batch 4 of a pool of 8: the first 4 slots are the
-  // batch, either because the pool grows from 4 or by the sampling of the given seed.
-  const c: TrainConfig = { ...config, poolSize: 8, batch: 4, iterations: 1, seedEvery: 100, saveEvery: 1 };
-  const stateSize = c.topology.channels * size * size;
-  const rng = new Rng(3);
-  const noise = Float32Array.from({ length: 8 * stateSize }, () => rng.normal() * 0.3);
-  const losses = Float32Array.from([1e9, 0, Infinity, 1e-3, 1e9, 0, Infinity, 1e-3]); // an empty frame scores about 0.1 here
-  const after = async (reseedBelowEmpty: ReseedRule, poolStart?: number) => {
-    const dir = tempDir();
-    const cc: TrainConfig = { ...c, reseedBelowEmpty, ...(poolStart ? { poolStart } : {}) };
-    const events: TrainEvent[] = [];
-    await (await Trainer.start(cc, await pixelLoss(spec, cc, { threads: 1 }), { dir, threads: 1 })).release();
-    const state = await loadCheckpoint(dir);
-    await saveCheckpoint(dir, { ...state, pool: noise.slice(), poolLoss: losses.slice() });
-    const trainer = await Trainer.resume(await pixelLoss(spec, cc, { threads: 1 }), { dir, threads: 1, onEvent: (e) => events.push(e) });
-    await trainer.run();
-    await trainer.release();
-    const pool = (await loadCheckpoint(dir)).pool;
-    const seed = state.pool.subarray(0, stateSize);
-    const slot = (s: number) => pool.subarray(s * stateSize, (s + 1) * stateSize);
-    const is = (a: Float32Array, b: Float32Array) => a.every((v, i) => v === b[i]);
-    const slots = [0, 1, 2, 3, 4, 5, 6, 7];
-    return {
-      seeded: slots.filter((s) => is(slot(s), seed)),
-      kept: slots.filter((s) => is(slot(s), noise.subarray(s * stateSize, (s + 1) * stateSize))),
-      reseeded: events.find((e) => e.kind === 'iteration')?.reseeded,
-    };
-  };
-  const untouched = [4, 5, 6, 7];
-  assert.deepEqual(await after('always', 4), { seeded: [0, 2], kept: [1, 3, ...untouched], reseeded: 2 });
-  assert.deepEqual(await after('growing', 4), { seeded: [0, 2], kept: [1, 3, ...untouched], reseeded: 2 }, 'while the pool grows');
-  assert.deepEqual(await after('never', 4), { seeded: [2], kept: [0, 1, 3, ...untouched], reseeded: undefined }, 'the worst (unranked) one only');
-  const full = await after('growing');
-  assert.equal(full.reseeded, 0, 'a pool that does not grow');
-  assert.equal(full.seeded.length, 1, 'only the worst one');
 });
 
 test('the weight average follows a = d·a + (1 - d)·w from the initial weights, is checkpointed, and is scored beside the weights', async () => {

@@ -53,20 +53,11 @@ export interface TrainConfig {
    */
   ageSteps: number;
   ageEvery: number;
-  /**
-   * When to replace every batch state whose loss was worse than an empty frame's by the seed, not
-   * only the worst one: never, while a growing pool grows, or always (losses that rank states
-   * only; docs/trainer.md).
-   */
-  reseedBelowEmpty: ReseedRule;
   /** Score the model with the trainer's `score` function every n iterations and keep the best; 0 = never (keep the last). */
   scoreEvery: number;
   /** Step counts of the long run that scores the model (the score is its lowest PSNR over them). */
   scoreSteps: number[];
 }
-
-export const RESEED_RULES = ['never', 'growing', 'always'] as const;
-export type ReseedRule = (typeof RESEED_RULES)[number];
 
 export const SOURCE_METHOD: TrainConfig = {
   topology: defaultTopology(),
@@ -93,7 +84,6 @@ export const SOURCE_METHOD: TrainConfig = {
   previewEvery: 50,
   ageSteps: 0,
   ageEvery: 50,
-  reseedBelowEmpty: 'never',
   scoreEvery: 0,
   scoreSteps: [500, 2000, 6000],
 };
@@ -129,8 +119,6 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   c.ageEvery ??= SOURCE_METHOD.ageEvery;
   positiveInt('ageSteps', c.ageSteps, 0);
   positiveInt('ageEvery', c.ageEvery);
-  c.reseedBelowEmpty ??= 'never'; // checkpoints from before it
-  if (!RESEED_RULES.includes(c.reseedBelowEmpty)) throw new ConfigError(`reseedBelowEmpty must be one of ${RESEED_RULES.join(', ')}, got ${c.reseedBelowEmpty}`);
   c.scoreEvery ??= 0; // checkpoints from before scoring
   c.scoreSteps ??= [...SOURCE_METHOD.scoreSteps];
   positiveInt('scoreEvery', c.scoreEvery, 0);

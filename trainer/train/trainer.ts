@@ -38,7 +38,7 @@ import { activePoolSize, Pool } from './pool.ts';
 import { seedRecipe, seedState } from './seeds.ts';
 
 export type TrainEvent =
-  | { kind: 'iteration'; iteration: number; loss: number; logs: Record<string, number>; lr: number; steps: number; seconds: number; /** states the reseedBelowEmpty rule replaced */ reseeded?: number }
+  | { kind: 'iteration'; iteration: number; loss: number; logs: Record<string, number>; lr: number; steps: number; seconds: number }
   | { kind: 'rollback'; iteration: number; to: number; reason: string; lrScale: number }
   | { kind: 'checkpoint'; iteration: number }
   | { kind: 'score'; iteration: number; score: number; best: number; bestIteration: number; averageScore?: number }
@@ -60,8 +60,6 @@ export class Trainer {
   private rng: Rng;
   private pool: Pool;
   private readonly shape: BatchShape;
-  /** An empty frame's per-state loss (reseedBelowEmpty), computed on first use. */
-  private emptyLoss?: number;
 
   private constructor(
     private state: TrainState,
@@ -210,11 +208,8 @@ export class Trainer {
     const lr = learningRate(c.lr, it, c.iterations, c.lrMilestones, c.lrFactor) * s.lrScale;
     const slots = this.pool.worstFirst(this.pool.sample(c.batch, this.rng, activePoolSize(c, it)));
     const x = this.pool.gather(slots);
-    const belowEmpty = await this.belowEmpty(slots, it);
-    const reseeded = it % c.seedEvery === 0 && !belowEmpty.includes(0) ? [0, ...belowEmpty] : belowEmpty;
-    for (const b of reseeded) x.set(seedState(c.topology, s.seed, c, this.rng.int(0, 0x7fffffff)), b * this.pool.stateSize);
-    const damaged = range(c.batch - c.damage, c.batch).filter((b) => !belowEmpty.includes(b));
-    if (damaged.length > 0) eraseDamage(x, this.shape, damaged, this.rng, c.damageShape);
+    if (it % c.seedEvery === 0) x.set(seedState(c.topology, s.seed, c, this.rng.int(0, 0x7fffffff)), 0);
+    if (c.damage > 0) eraseDamage(x, this.shape, range(c.batch - c.damage, c.batch), this.rng, c.damageShape);
     const steps = this.rng.int(c.minSteps, c.maxSteps);
     const masks = batchMasks(c.topology, c, slots.map((_, b) => maskSeed(c.runSeed, it, b)));
 
@@ -231,29 +226,10 @@ export class Trainer {
     this.pool.scatter(slots, trajectory.final, result.perSample && deadLast(result.perSample, trajectory.final, this.shape, c.topology));
     if (c.ageSteps > 0 && (it + 1) % c.ageEvery === 0 && activePoolSize(c, it) === c.poolSize) await this.age(slots, trajectory.final, it);
     s.iteration++;
-    const event: TrainEvent = { kind: 'iteration', iteration: it, loss: result.loss, logs: result.logs, lr, steps, seconds: (performance.now() - started) / 1000, ...(c.reseedBelowEmpty !== 'never' ? { reseeded: belowEmpty.length } : {}) };
+    const event: TrainEvent = { kind: 'iteration', iteration: it, loss: result.loss, logs: result.logs, lr, steps, seconds: (performance.now() - started) / 1000 };
     await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
     this.emit(event);
     return null;
-  }
-
-  /**
-   * With `reseedBelowEmpty` ('always', or 'growing' while the pool grows), the batch positions whose state's loss (when it was written back) was
-   * worse than an empty frame's, or that are unranked or dead. Why: in the first few hundred
-   * iterations of a living run the model overgrows, and with only the worst state reseeded those
-   * overgrown states were trained on for hundreds of iterations while the training loss stayed
-   * worse than an empty frame's (docs/trainer.md); a state worse than nothing teaches no shape.
-   */
-  private async belowEmpty(slots: number[], it: number): Promise<number[]> {
-    const c = this.state.config;
-    const rule = c.reseedBelowEmpty;
-    if (rule === 'never' || (rule === 'growing' && activePoolSize(c, it) === c.poolSize)) return [];
-    if (this.emptyLoss === undefined) {
-      const { perSample } = await this.loss.evaluate(new Float32Array(batchSize(this.shape)), this.shape, 0);
-      this.emptyLoss = perSample ? perSample[0] : Infinity;
-    }
-    const empty = this.emptyLoss;
-    return slots.flatMap((slot, b) => (this.pool.losses[slot] > empty ? [b] : []));
   }
 
   /**
