@@ -334,8 +334,9 @@ const TEXTURE_SCORE_STEPS = [250, 1000];
  * 1900 iterations scored every 200 fit in 30 minutes on 2 cores (2000 took 30.4). Mixed damage
  * (discs and half-planes) held the icon in int8 to 10^5 steps, where discs only let it slide.
  * Pool ageing kept two icons alive to 10^5 steps where runs without it died (session 9: 1000 steps
- * every 50 iterations, +11 % CPU); 4000 steps every 200, the same CPU, held 1.1 dB more on average
- * at 10^4 over four icon runs and let fewer models die by 10^5 (session 11, docs/performance.md).
+ * every 50 iterations, +11 % CPU); 4000 steps every 200, the same CPU, held 0.7 dB more on average
+ * at 10^4 over five icon runs and let fewer models die by 10^5, though it lost both Chromium draws
+ * (session 11, docs/performance.md).
  */
 const LIVING_DEFAULTS = { batch: 8, poolSize: 1024, poolStart: 256, ageSteps: 4000, ageEvery: 200, seedEvery: 1, clamp: 3, scoreEvery: 200, iterations: LIVING_ITERATIONS, weightAverage: 0.99, damageShape: 'mixed' as const };
 
