@@ -41,7 +41,8 @@ Options:
   --target FILE          the image to grow (PNG, JPEG, WebP, GIF or SVG)
   --out DIR              run directory (default runs/<image name>)
   --resume DIR           continue a stopped run exactly where its checkpoint is
-  --iterations N         training iterations (default ${LIVING_ITERATIONS} for living models, else 1000)
+  --iterations N         training iterations (default ${LIVING_ITERATIONS} for living models, else 1000;
+                         a detailed image holds better with more, e.g. 3600: docs/trainer.md)
   --size WxH             size of the target in cells (default: the image's size,
                          scaled down to 32 cells on its long side; 64 with --no-alive)
   --pad N                empty cells around the target (default: a quarter of
