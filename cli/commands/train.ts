@@ -25,7 +25,7 @@ import { clipHelp, clipLossFor, clipOptions, clipSource, isClipRun, type ClipLos
 const help = `Usage: nca train --target IMAGE [--out DIR] [options]
        nca train --texture IMAGE [--out DIR] [options]
        nca train "PROMPT" [--out DIR] [options]
-       nca train --resume DIR
+       nca train --resume DIR [--iterations N]
 
 Trains a neural cellular automaton to grow IMAGE and keep it alive (pixel-target
 mode, Growing-NCA style; needs no download). The model is a living one (.nca
@@ -40,7 +40,9 @@ previews/iter-*.png.
 Options:
   --target FILE          the image to grow (PNG, JPEG, WebP, GIF or SVG)
   --out DIR              run directory (default runs/<image name>)
-  --resume DIR           continue a stopped run exactly where its checkpoint is
+  --resume DIR           continue a stopped run exactly where its checkpoint is; with
+                         --iterations N, lengthen it to N (also a finished run): the
+                         learning-rate steps follow the new length (docs/trainer.md)
   --iterations N         training iterations (default ${LIVING_ITERATIONS} for living models, else 1000;
                          a detailed image holds better with more, e.g. 3600: docs/trainer.md)
   --size WxH             size of the target in cells (default: the image's size,
@@ -440,6 +442,18 @@ function describe(event: TrainEvent): string | null {
   }
 }
 
+/** What may go with --resume: a run keeps its own settings; only its length and where it runs can change. */
+const RESUME_FLAGS = new Set(['resume', 'iterations', 'threads', 'device', 'quiet', 'json']);
+
+/** The new length for a resumed run (--iterations), if given; any other setting is a usage error, not silently ignored. */
+function resumeLength(values: Values, positionals: string[]): number | undefined {
+  const fixed = [...Object.keys(values).filter((k) => values[k] !== undefined && !RESUME_FLAGS.has(k)).map((k) => `--${k}`), ...positionals.map((p) => JSON.stringify(p))];
+  if (fixed.length > 0) {
+    throw new CliError(`--resume continues a run with the settings it was started with, so ${fixed.join(', ')} cannot be given; with --resume give only --iterations, --threads, --device, --quiet or --json`, EXIT.usage);
+  }
+  return values.iterations === undefined ? undefined : intValue(values, 'iterations', 1, 1);
+}
+
 export const train: Command = {
   name: 'train',
   summary: 'train an NCA to grow an image (--target) or to match a text prompt (CLIP), with checkpoints and --resume',
@@ -469,9 +483,15 @@ export const train: Command = {
     try {
       if (resumeDir) {
         dir = resumeDir;
+        const length = resumeLength(values, positionals);
         const saved = await loadCheckpoint(dir);
-        const score = scorerFor(saved.lossSpec, validateConfig(saved.config));
-        trainer = await Trainer.resume(await lossFor(saved.lossSpec, saved.config, { device, threads, quiet: values.quiet === true }), { dir, device, threads, onEvent, score });
+        const config = validateConfig(saved.config);
+        const score = scorerFor(saved.lossSpec, config);
+        const loss = await lossFor(saved.lossSpec, saved.config, { device, threads, quiet: values.quiet === true });
+        trainer = await Trainer.resume(loss, { dir, device, threads, onEvent, score }, length);
+        if (length !== undefined && length !== config.iterations && !values.quiet) {
+          console.error(`${dir}: ${config.iterations} → ${length} iterations (learning-rate steps at ${config.lrMilestones.map((f) => Math.round(f * length)).join(', ')})`);
+        }
       } else {
         const runOptions = { device, threads, quiet: values.quiet === true };
         const run = await newRun(values, positionals, runOptions);

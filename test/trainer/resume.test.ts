@@ -1,7 +1,8 @@
 // `nca train` killed (SIGKILL) or interrupted (SIGINT), then --resume: the result equals an uninterrupted run exactly.
+// `--resume --iterations N` lengthens a finished run on the new schedule and keeps its best model; bad flags change nothing.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -88,4 +89,52 @@ test('SIGINT saves a checkpoint at the current iteration and exits 130; --resume
   assert.ok(saved.iteration < ITERATIONS);
   await nca(['--resume', dir, '--quiet']);
   assert.deepEqual(await finalState(dir), await reference);
+});
+
+const iterationLines = (dir: string) =>
+  readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.kind === 'iteration');
+const bestScore = (dir: string) => decodeNca(readFileSync(join(dir, 'model.nca'))).model.metadata.extra!.bestScore as number;
+
+test('--resume --iterations N lengthens a finished run: it trains on with the learning-rate steps of an N-iteration run and keeps its best model', async () => {
+  await reference;
+  const dir = join(work, 'extended');
+  cpSync(join(work, 'uninterrupted'), dir, { recursive: true });
+  const before = iterationLines(dir);
+  const best = bestScore(dir);
+  const LONGER = 20;
+  await nca(['--resume', dir, '--iterations', String(LONGER), '--quiet']);
+
+  const saved = await loadCheckpoint(dir);
+  assert.equal(saved.iteration, LONGER);
+  assert.equal(saved.config.iterations, LONGER);
+  const after = iterationLines(dir);
+  assert.deepEqual(after.map((e) => e.iteration), [...Array(LONGER).keys()]);
+  assert.deepEqual(after.slice(0, ITERATIONS), before, 'the first run was rewritten');
+  // The schedule, stated independently: the base rate times the factor once per milestone passed,
+  // a milestone being a fraction of the run's length.
+  const { lr, lrMilestones, lrFactor } = saved.config;
+  const scheduled = (it: number, length: number) => lr * lrFactor ** lrMilestones.filter((m) => it >= Math.round(m * length)).length;
+  const added = after.slice(ITERATIONS);
+  for (const e of added) assert.ok(Math.abs(e.lr - scheduled(e.iteration, LONGER)) < 1e-12, `iteration ${e.iteration}: lr ${e.lr}`);
+  assert.ok(added.some((e) => scheduled(e.iteration, LONGER) !== scheduled(e.iteration, ITERATIONS)), 'the test cannot tell the two schedules apart');
+  assert.ok(bestScore(dir) >= best, `model.nca's best score fell from ${best} to ${bestScore(dir)}`);
+});
+
+test('--resume refuses a length below what was trained and any setting of the run, and changes nothing', async () => {
+  await reference;
+  const dir = join(work, 'refused');
+  cpSync(join(work, 'uninterrupted'), dir, { recursive: true });
+  const checkpoint = readFileSync(join(dir, 'checkpoint.bin'));
+  const model = readFileSync(join(dir, 'model.nca'));
+  const run = (args: string[]) => spawnSync(process.execPath, [join(root, 'bin/nca.mjs'), 'train', '--resume', dir, ...args], { cwd: root, encoding: 'utf8' });
+
+  const shorter = run(['--iterations', String(ITERATIONS - 4), '--quiet']);
+  assert.equal(shorter.status, 65, shorter.stderr);
+  assert.match(shorter.stderr, new RegExp(`already trained ${ITERATIONS} iterations`));
+  const relearn = run(['--lr', '0.1', '--batch', '4']);
+  assert.equal(relearn.status, 64, relearn.stderr);
+  assert.match(relearn.stderr, /--lr, --batch cannot be given/);
+
+  assert.ok(readFileSync(join(dir, 'checkpoint.bin')).equals(checkpoint), 'the checkpoint changed');
+  assert.ok(readFileSync(join(dir, 'model.nca')).equals(model), 'model.nca changed');
 });

@@ -31,7 +31,7 @@ import { batchMasks, maskSeed } from '../nca/masks.ts';
 import { autoSegmentSteps, NcaRollout } from '../nca/rollout.ts';
 import { eraseDamage } from '../pixel/damage.ts';
 import { adamInit, adamStep, learningRate, normalizeGradients } from './adam.ts';
-import { copyWeights, loadCheckpoint, MODEL_FILE, modelOf, saveCheckpoint, type TrainState } from './checkpoint.ts';
+import { CheckpointError, copyWeights, loadCheckpoint, MODEL_FILE, modelOf, saveCheckpoint, type TrainState } from './checkpoint.ts';
 import { validateConfig, type TrainConfig } from './config.ts';
 import type { Loss } from './loss.ts';
 import { activePoolSize, Pool } from './pool.ts';
@@ -104,9 +104,22 @@ export class Trainer {
     return Trainer.open(state, loss, options);
   }
 
-  /** Continues the run in `options.dir` exactly where its checkpoint stopped. */
-  static async resume(loss: Loss, options: TrainerOptions): Promise<Trainer> {
-    return Trainer.open(await loadCheckpoint(options.dir), loss, options);
+  /**
+   * Continues the run in `options.dir` exactly where its checkpoint stopped. With `iterations`,
+   * the run's length becomes that (a finished run trains on): the schedules that are fractions of
+   * the length (learning-rate steps, pool growth) follow the new length from here on, and the best
+   * model so far stays model.nca until a better one is scored. The new length is saved at once.
+   */
+  static async resume(loss: Loss, options: TrainerOptions, iterations?: number): Promise<Trainer> {
+    const state = await loadCheckpoint(options.dir);
+    if (iterations !== undefined && iterations !== state.config.iterations) {
+      if (iterations < state.iteration) {
+        throw new CheckpointError(`the run in ${options.dir} has already trained ${state.iteration} iterations; --iterations must be at least that`);
+      }
+      state.config = { ...state.config, iterations };
+      await saveCheckpoint(options.dir, state);
+    }
+    return Trainer.open(state, loss, options);
   }
 
   private static async open(state: TrainState, loss: Loss, options: TrainerOptions): Promise<Trainer> {
