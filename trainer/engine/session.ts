@@ -127,6 +127,8 @@ export class Session {
         // Idle pool threads sleep instead of spinning: on a shared 2-core machine spinning
         // threads fight every other process (measured: an NCA step took 48 ms spinning, 29 ms not).
         extra: { session: { intra_op: { allow_spinning: '0' } } },
+        // NCA_ORT_PROFILE=PREFIX: onnxruntime's per-node timings, one JSON file per graph, written on release.
+        ...(process.env.NCA_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: `${process.env.NCA_ORT_PROFILE}-${graph.name}` } : {}),
       } as ort.InferenceSession.SessionOptions);
     } catch (err) {
       const hint =
@@ -162,6 +164,7 @@ export class Session {
   }
 
   async release(): Promise<void> {
+    if (process.env.NCA_ORT_PROFILE) this.session.endProfiling();
     await this.session.release();
   }
 }

@@ -21,55 +21,50 @@ export function hasLivingRules(topology: Topology): boolean {
 /**
  * 1 for each cell whose 3x3 neighbourhood has a value of channel
  * `alive.channel` above the threshold (the reference core's aliveCells, per
- * batch slot); all ones without alive masking.
+ * batch slot; a NaN is never above it); all ones without alive masking.
  */
 export function aliveRows(x: Float32Array, shape: BatchShape, topology: Topology): Uint8Array {
   const { batch, height: h, width: w, channels } = shape;
   const alive = topology.alive;
   if (!alive) return new Uint8Array(batch * h * w).fill(1);
-  const v = new Float32Array(batch * h * w);
-  for (let i = 0; i < v.length; i++) v[i] = x[i * channels + alive.channel];
-  const max = neighbourhoodMax(v, shape, topology.padding === 'circular');
-  const out = new Uint8Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = max[i] > alive.threshold ? 1 : 0;
-  return out;
+  const above = new Uint8Array(batch * h * w);
+  const threshold = alive.threshold;
+  for (let i = 0, j = alive.channel; i < above.length; i++, j += channels) above[i] = x[j] > threshold ? 1 : 0;
+  return dilate(above, shape, topology.padding === 'circular');
 }
 
 /**
  * The cells whose update can matter: those within 2 cells of one alive before
- * the step (the 3x3 max of `alive`). A cell further away is zeroed after the
+ * the step (the 3x3 dilation of `alive`). A cell further away is zeroed after the
  * step, and no cell that survives reads its new value when it checks whether
  * it is still alive, so it may skip the network. (Within 1 is not enough: an
  * alive cell's survival reads its neighbours' new values.)
  */
 export function nearAlive(alive: Uint8Array, shape: BatchShape, topology: Topology): Uint8Array {
-  const max = neighbourhoodMax(Float32Array.from(alive), shape, topology.padding === 'circular');
-  return Uint8Array.from(max);
+  return dilate(alive, shape, topology.padding === 'circular');
 }
 
 /**
- * The 3x3 max of a per-cell plane [B * H * W], as a max along rows, then
- * along columns. Off a zero-padded grid a neighbour reads 0, which never
- * exceeds an alive threshold (>= 0).
+ * The 3x3 dilation (OR) of a 0/1 plane per batch slot [B * H * W], along rows,
+ * then along columns. Off a zero-padded grid a neighbour reads 0. On 0/1 bytes,
+ * not float maxima: these run three times per training step (measured 0.70 ms
+ * as float maxima, docs/performance.md "Session 13").
  */
-function neighbourhoodMax(v: Float32Array, shape: BatchShape, wrap: boolean): Float32Array {
+function dilate(v: Uint8Array, shape: BatchShape, wrap: boolean): Uint8Array {
   const { batch, height: h, width: w } = shape;
-  const rows = new Float32Array(v.length);
-  for (let r = 0; r < batch * h; r++) {
-    const o = r * w;
-    for (let i = 0; i < w; i++) {
-      const left = i > 0 ? v[o + i - 1] : wrap ? v[o + w - 1] : 0;
-      const right = i < w - 1 ? v[o + i + 1] : wrap ? v[o] : 0;
-      rows[o + i] = Math.max(left, v[o + i], right);
-    }
+  const rows = new Uint8Array(v.length);
+  for (let o = 0; o < v.length; o += w) {
+    const last = o + w - 1;
+    for (let i = o; i <= last; i++) rows[i] = (i > o ? v[i - 1] : wrap ? v[last] : 0) | v[i] | (i < last ? v[i + 1] : wrap ? v[o] : 0);
   }
-  const out = new Float32Array(v.length);
+  const out = new Uint8Array(v.length);
   for (let b = 0; b < batch; b++) {
     const o = b * h * w;
     for (let y = 0; y < h; y++) {
-      const up = y > 0 ? o + (y - 1) * w : wrap ? o + (h - 1) * w : -1;
-      const down = y < h - 1 ? o + (y + 1) * w : wrap ? o : -1;
-      for (let i = 0; i < w; i++) out[o + y * w + i] = Math.max(up < 0 ? 0 : rows[up + i], rows[o + y * w + i], down < 0 ? 0 : rows[down + i]);
+      const row = o + y * w;
+      const up = y > 0 ? row - w : wrap ? o + (h - 1) * w : -1;
+      const down = y < h - 1 ? row + w : wrap ? o : -1;
+      for (let i = 0; i < w; i++) out[row + i] = (up < 0 ? 0 : rows[up + i]) | rows[row + i] | (down < 0 ? 0 : rows[down + i]);
     }
   }
   return out;
@@ -85,13 +80,13 @@ export function settle(yPre: Float32Array, before: Uint8Array, shape: BatchShape
   const after = aliveRows(yPre, shape, topology);
   const q = topology.clamp ?? Infinity;
   const pass = new Float32Array(yPre.length); // dead cells and clamped values: 0
-  for (let cell = 0; cell < before.length; cell++) {
-    const from = cell * c;
-    if (!(before[cell] && after[cell])) {
-      yPre.fill(0, from, from + c);
+  for (let cell = 0, from = 0; cell < before.length; cell++, from += c) {
+    const to = from + c;
+    if ((before[cell] & after[cell]) === 0) {
+      for (let i = from; i < to; i++) yPre[i] = 0; // a loop, not fill(): half the cells, 12 values each
       continue;
     }
-    for (let i = from; i < from + c; i++) {
+    for (let i = from; i < to; i++) {
       const v = yPre[i];
       if (v > q) yPre[i] = q;
       else if (v < -q) yPre[i] = -q;
