@@ -1,9 +1,12 @@
 /**
  * `npm run bench:train`: one NCA training iteration's forward + backward at the
  * source method's settings (128x128, batch 4, 80 steps, hidden 128), median of
- * several iterations, plus peak RSS. Prints JSON.
+ * several iterations, plus peak RSS. Prints JSON. `--from-run DIR` measures a living run
+ * instead: its model, grid and the first `--batch` states of its checkpoint's pool (grown
+ * patterns, so alive masking skips what a real iteration skips).
  *
  *   npm run bench:train -- --iterations 7 --segment-steps auto|N --size 128 --steps 80 --threads 2 --device cpu|webgpu
+ *   npm run bench:train -- --from-run runs/logo --batch 8 --threads 1
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -12,6 +15,7 @@ import { defaultTopology, weightShapes, type Weights } from '../formats/model.ts
 import { Rng } from '../formats/random.ts';
 import { autoSegmentSteps, NcaRollout } from '../trainer/nca/rollout.ts';
 import { batchMasks } from '../trainer/nca/masks.ts';
+import { loadCheckpoint } from '../trainer/train/checkpoint.ts';
 
 const { values } = parseArgs({
   options: {
@@ -23,29 +27,32 @@ const { values } = parseArgs({
     hidden: { type: 'string', default: '128' },
     threads: { type: 'string', default: String(os.cpus().length) },
     device: { type: 'string', default: 'cpu' },
+    'from-run': { type: 'string' },
   },
 });
 const n = (k: keyof typeof values) => Number(values[k]);
-const topology = defaultTopology({ hidden: n('hidden') });
-const size = n('size');
-const shape = { batch: n('batch'), height: size, width: size };
+const run = values['from-run'] ? await loadCheckpoint(values['from-run']) : null;
+const topology = run ? run.config.topology : defaultTopology({ hidden: n('hidden') });
+const shape = run ? { batch: n('batch'), height: run.config.height, width: run.config.width } : { batch: n('batch'), height: n('size'), width: n('size') };
 const rng = new Rng(7);
 const shapes = weightShapes(topology);
 const random = (k: 'w1' | 'b1' | 'w2', scale: number) => Float32Array.from({ length: shapes[k].reduce((a, b) => a * b, 1) }, () => rng.normal() * scale);
-const weights: Weights = { w1: random('w1', 0.05), b1: random('b1', 0.05), w2: random('w2', 0.01) };
-const state = Float32Array.from({ length: shape.batch * topology.channels * size * size }, () => rng.next());
+const weights: Weights = run ? run.weights : { w1: random('w1', 0.05), b1: random('b1', 0.05), w2: random('w2', 0.01) };
+const stateSize = topology.channels * shape.height * shape.width;
+if (run && run.pool.length < shape.batch * stateSize) throw new Error(`the run's pool holds fewer than ${shape.batch} states`);
+const state = run ? run.pool.slice(0, shape.batch * stateSize) : Float32Array.from({ length: shape.batch * stateSize }, () => rng.next());
 
 const segmentSteps = values['segment-steps'] === 'auto' ? autoSegmentSteps(topology, shape, n('steps')) : n('segment-steps');
 const device = checkDevice(values.device!);
 // What the sessions really run on (webgpu falls back to the CPU where it finds no adapter).
 const ranOn = resolveDevice(device);
-const rollout = await NcaRollout.create(topology, shape, { segmentSteps, threads: n('threads'), device });
+const rollout = await NcaRollout.create(topology, shape, { segmentSteps, threads: n('threads'), device, qat: run?.config.qat });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const forward: number[] = [];
 const backward: number[] = [];
 const cpu: number[] = [];
 for (let it = 0; it < n('iterations'); it++) {
-  const masks = batchMasks(topology, { width: size, height: size }, [1, 2, 3, 4].slice(0, shape.batch).map((s) => s + it * 10));
+  const masks = batchMasks(topology, shape, [1, 2, 3, 4].slice(0, shape.batch).map((s) => s + it * 10));
   for (let k = 0; k < n('steps'); k++) masks(k); // mask generation is not engine time
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -63,7 +70,7 @@ console.log(
   JSON.stringify(
     {
       bench: 'nca forward+backward',
-      settings: { ...shape, device: ranOn, requestedDevice: device, steps: n('steps'), hidden: topology.hidden, segmentSteps, threads: n('threads'), iterations: n('iterations') },
+      settings: { ...shape, fromRun: values['from-run'] ?? null, device: ranOn, requestedDevice: device, steps: n('steps'), hidden: topology.hidden, segmentSteps, threads: n('threads'), iterations: n('iterations') },
       median_s: { forward: median(forward), backward: median(backward), total: median(total), cpu: median(cpu) },
       all_total_s: total.map((t) => Number(t.toFixed(3))),
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
