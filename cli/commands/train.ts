@@ -506,8 +506,7 @@ export const train: Command = {
       throw error;
     }
     const total = trainer.config.iterations;
-    progress = new Progress({ label: 'training', total, unit: 'it', enabled: !values.quiet });
-    progress.tick(trainer.iteration);
+    progress = new Progress({ label: 'training', total, unit: 'it', enabled: !values.quiet, start: trainer.iteration });
 
     const stop = new AbortController();
     const onSigint = () => {

@@ -27,6 +27,17 @@ test('progress line shows the bar, counts, rate and an ETA, then the total time'
   assert.ok(out.writes.every((w) => w.replace(/\x1b\[K|\r|\n/g, '').length < 60), 'fits the terminal width');
 });
 
+test('a resumed job shows what was done before, but its rate and ETA count only the work since', async () => {
+  const p = new Progress({ label: 'training', total: 1000, unit: 'it', stream: stream(true), start: 900 });
+  await new Promise((r) => setTimeout(r, 200));
+  p.tick(10);
+  const [, done, rate, minutes, seconds] = /(\d+)\/1000 it {2}([\d.]+) it\/s {2}ETA (\d+):(\d\d)/.exec(p.line(120))!;
+  assert.equal(done, '910');
+  // 10 items in >= 0.2 s: at most 50/s (counting the 900 would give >= 4500/s), so the 90 left take >= 1.8 s
+  assert.ok(Number(rate) <= 50, `rate ${rate}`);
+  assert.ok(Number(minutes) * 60 + Number(seconds) >= 2, `ETA ${minutes}:${seconds}`);
+});
+
 test('progress in a log prints plain lines; disabled prints nothing', () => {
   const log = stream(false);
   const p = new Progress({ label: 'x', total: 3, stream: log });
