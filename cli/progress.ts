@@ -43,6 +43,8 @@ export function formatBytes(n: number): string {
 
 export class Progress {
   private done: number;
+  /** Items done before the bar started. */
+  private readonly start: number;
   private readonly started = performance.now();
   private lastDraw = this.started;
   /** The count shown by the last line drawn, so a log does not get the final line twice. */
@@ -55,7 +57,7 @@ export class Progress {
     this.stream = options.stream ?? process.stderr;
     this.tty = Boolean(this.stream.isTTY);
     this.enabled = options.enabled ?? true;
-    this.done = Math.min(options.total, options.start ?? 0);
+    this.done = this.start = Math.min(options.total, options.start ?? 0);
   }
 
   /** Marks `n` more items done. */
@@ -81,7 +83,7 @@ export class Progress {
   line(width = 80): string {
     const { label, total, unit = '' } = this.options;
     const elapsed = this.elapsed();
-    const rate = elapsed > 0 ? (this.done - Math.min(total, this.options.start ?? 0)) / elapsed : 0;
+    const rate = elapsed > 0 ? (this.done - this.start) / elapsed : 0;
     const eta = this.done >= total ? `in ${formatDuration(elapsed)}` : `ETA ${formatDuration(rate > 0 ? (total - this.done) / rate : Infinity)}`;
     const counts = `${this.done}/${total}${unit ? ` ${unit}` : ''}  ${rate.toFixed(rate < 10 ? 1 : 0)}${unit ? ` ${unit}` : ''}/s  ${eta}`;
     const barWidth = Math.max(10, Math.min(40, width - label.length - counts.length - 5));
