@@ -488,7 +488,7 @@ export const train: Command = {
         const config = validateConfig(saved.config);
         const score = scorerFor(saved.lossSpec, config);
         const loss = await lossFor(saved.lossSpec, saved.config, { device, threads, quiet: values.quiet === true });
-        trainer = await Trainer.resume(loss, { dir, device, threads, onEvent, score }, length);
+        trainer = await Trainer.resume(saved, loss, { dir, device, threads, onEvent, score }, length);
         if (length !== undefined && length !== config.iterations && !values.quiet) {
           console.error(`${dir}: ${config.iterations} → ${length} iterations (learning-rate steps at ${config.lrMilestones.map((f) => Math.round(f * length)).join(', ')})`);
         }

@@ -105,13 +105,12 @@ export class Trainer {
   }
 
   /**
-   * Continues the run in `options.dir` exactly where its checkpoint stopped. With `iterations`,
+   * Continues the run in `options.dir` exactly where its checkpoint (`state`, as loaded from there) stopped. With `iterations`,
    * the run's length becomes that (a finished run trains on): the schedules that are fractions of
    * the length (learning-rate steps, pool growth) follow the new length from here on, and the best
    * model so far stays model.nca until a better one is scored. The new length is saved at once.
    */
-  static async resume(loss: Loss, options: TrainerOptions, iterations?: number): Promise<Trainer> {
-    const state = await loadCheckpoint(options.dir);
+  static async resume(state: TrainState, loss: Loss, options: TrainerOptions, iterations?: number): Promise<Trainer> {
     if (iterations !== undefined && iterations !== state.config.iterations) {
       if (iterations < state.iteration) {
         throw new CheckpointError(`the run in ${options.dir} has already trained ${state.iteration} iterations; --iterations must be at least that`);
