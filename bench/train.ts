@@ -13,8 +13,8 @@ import { parseArgs } from 'node:util';
 import { checkDevice, resolveDevice } from '../trainer/engine/session.ts';
 import { defaultTopology, weightShapes, type Weights } from '../formats/model.ts';
 import { Rng } from '../formats/random.ts';
-import { autoSegmentSteps, NcaRollout } from '../trainer/nca/rollout.ts';
-import { batchMasks } from '../trainer/nca/masks.ts';
+import { autoSegmentSteps } from '../trainer/nca/rollout.ts';
+import { BatchRollout } from '../trainer/nca/batch-rollout.ts';
 import { loadCheckpoint } from '../trainer/train/checkpoint.ts';
 
 const { values } = parseArgs({
@@ -46,19 +46,18 @@ const segmentSteps = values['segment-steps'] === 'auto' ? autoSegmentSteps(topol
 const device = checkDevice(values.device!);
 // What the sessions really run on (webgpu falls back to the CPU where it finds no adapter).
 const ranOn = resolveDevice(device);
-const rollout = await NcaRollout.create(topology, shape, { segmentSteps, threads: n('threads'), device, qat: run?.config.qat });
+const rollout = await BatchRollout.create(topology, shape, { segmentSteps, threads: n('threads'), device, qat: run?.config.qat });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const forward: number[] = [];
 const backward: number[] = [];
 const cpu: number[] = [];
 for (let it = 0; it < n('iterations'); it++) {
-  const masks = batchMasks(topology, shape, Array.from({ length: shape.batch }, (_, b) => b + 1 + it * 10));
-  for (let k = 0; k < n('steps'); k++) masks(k); // mask generation is not engine time
+  const seeds = Array.from({ length: shape.batch }, (_, b) => b + 1 + it * 10);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const traj = await rollout.forward(state, weights, masks, n('steps'));
+  const final = await rollout.forward(state, weights, seeds, n('steps'));
   const t1 = performance.now();
-  await rollout.backward(traj, weights, masks, Float32Array.from(traj.final, () => 1e-3));
+  await rollout.backward(weights, Float32Array.from(final, () => 1e-3));
   const t2 = performance.now();
   const c1 = process.cpuUsage(c0);
   cpu.push((c1.user + c1.system) / 1e6);
@@ -70,7 +69,7 @@ console.log(
   JSON.stringify(
     {
       bench: 'nca forward+backward',
-      settings: { ...shape, fromRun: values['from-run'] ?? null, device: ranOn, requestedDevice: device, steps: n('steps'), hidden: topology.hidden, segmentSteps, threads: n('threads'), iterations: n('iterations') },
+      settings: { ...shape, fromRun: values['from-run'] ?? null, device: ranOn, requestedDevice: device, steps: n('steps'), hidden: topology.hidden, segmentSteps, threads: n('threads'), parts: rollout.partCount, iterations: n('iterations') },
       median_s: { forward: median(forward), backward: median(backward), total: median(total), cpu: median(cpu) },
       all_total_s: total.map((t) => Number(t.toFixed(3))),
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),

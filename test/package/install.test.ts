@@ -107,7 +107,8 @@ test('the installed nca runs every command: info, train (an SVG target; a prompt
   const svg = join(work, 'dot.svg');
   writeFileSync(svg, '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><circle cx="8" cy="8" r="6" fill="#e04020"/></svg>');
   const runDir = join(work, 'run');
-  const small = ['--iterations', '2', '--size', '12x12', '--pad', '4', '--steps', '8-10', '--batch', '2', '--pool', '4', '--hidden', '16', '--score-every', '0', '--preview-every', '0', '--threads', '1', '--quiet'];
+  // --threads 2 with --batch 2: the batch is split across two worker threads, whose module must ship too
+  const small = ['--iterations', '2', '--size', '12x12', '--pad', '4', '--steps', '8-10', '--batch', '2', '--pool', '4', '--hidden', '16', '--score-every', '0', '--preview-every', '0', '--threads', '2', '--quiet'];
   ok(nca(['train', '--target', svg, ...small, '--out', runDir]), 'nca train');
   // A CLIP run (the tokenizer comes from @huggingface/transformers) with the tiny fixture model and an SVG image prompt.
   const clip = ['--clip-path', join(repoRoot, 'test/fixtures/clip-tiny'), '--size', '40x24', '--steps', '8-10', '--pool', '8', '--batch', '2', '--cutouts', '3', '--threads', '1'];

@@ -27,8 +27,9 @@ import { toRgba } from '../../formats/reference-core.ts';
 import type { SessionOptions } from '../engine/session.ts';
 import { encodePng } from '../image/png.ts';
 import { batchSize, takeHwc, type BatchShape } from '../nca/layout.ts';
-import { batchMasks, maskSeed } from '../nca/masks.ts';
-import { autoSegmentSteps, NcaRollout } from '../nca/rollout.ts';
+import { BatchRollout } from '../nca/batch-rollout.ts';
+import { maskSeed } from '../nca/masks.ts';
+import { autoSegmentSteps } from '../nca/rollout.ts';
 import { eraseDamage } from '../pixel/damage.ts';
 import { adamInit, adamStep, learningRate, normalizeGradients } from './adam.ts';
 import { CheckpointError, copyWeights, loadCheckpoint, MODEL_FILE, modelOf, saveCheckpoint, type TrainState } from './checkpoint.ts';
@@ -64,7 +65,7 @@ export class Trainer {
   private constructor(
     private state: TrainState,
     private readonly loss: Loss,
-    private readonly rollout: NcaRollout,
+    private readonly rollout: BatchRollout,
     private readonly options: TrainerOptions,
   ) {
     const c = state.config;
@@ -124,7 +125,7 @@ export class Trainer {
   private static async open(state: TrainState, loss: Loss, options: TrainerOptions): Promise<Trainer> {
     const c = state.config;
     const grid = { batch: c.batch, height: c.height, width: c.width };
-    const rollout = await NcaRollout.create(c.topology, grid, {
+    const rollout = await BatchRollout.create(c.topology, grid, {
       segmentSteps: c.segmentSteps === 'auto' ? autoSegmentSteps(c.topology, grid, c.maxSteps) : c.segmentSteps,
       qat: c.qat,
       device: options.device,
@@ -223,20 +224,20 @@ export class Trainer {
     if (it % c.seedEvery === 0) x.set(seedState(c.topology, s.seed, c, this.rng.int(0, 0x7fffffff)), 0);
     if (c.damage > 0) eraseDamage(x, this.shape, range(c.batch - c.damage, c.batch), this.rng, c.damageShape);
     const steps = this.rng.int(c.minSteps, c.maxSteps);
-    const masks = batchMasks(c.topology, c, slots.map((_, b) => maskSeed(c.runSeed, it, b)));
+    const maskSeeds = slots.map((_, b) => maskSeed(c.runSeed, it, b));
 
-    const trajectory = await this.rollout.forward(x, s.weights, masks, steps);
-    const result = await this.loss.evaluate(trajectory.final, this.shape, it);
+    const final = await this.rollout.forward(x, s.weights, maskSeeds, steps);
+    const result = await this.loss.evaluate(final, this.shape, it);
     if (!Number.isFinite(result.loss)) return `loss is ${result.loss}`;
-    const grads = await this.rollout.backward(trajectory, s.weights, masks, result.grad);
+    const grads = await this.rollout.backward(s.weights, result.grad);
     const g = grads.weights as unknown as Record<string, Float32Array>;
     normalizeGradients(g);
     adamStep(s.weights as unknown as Record<string, Float32Array>, g, s.adam, lr);
     if (!Object.values(s.weights).every((w) => w === undefined || w.every(Number.isFinite))) return 'weights are not finite';
     if (s.average) updateAverage(s.average, s.weights, c.weightAverage);
 
-    this.pool.scatter(slots, trajectory.final, result.perSample && deadLast(result.perSample, trajectory.final, this.shape, c.topology));
-    if (c.ageSteps > 0 && (it + 1) % c.ageEvery === 0 && activePoolSize(c, it) === c.poolSize) await this.age(slots, trajectory.final, it);
+    this.pool.scatter(slots, final, result.perSample && deadLast(result.perSample, final, this.shape, c.topology));
+    if (c.ageSteps > 0 && (it + 1) % c.ageEvery === 0 && activePoolSize(c, it) === c.poolSize) await this.age(slots, final, it);
     s.iteration++;
     const event: TrainEvent = { kind: 'iteration', iteration: it, loss: result.loss, logs: result.logs, lr, steps, seconds: (performance.now() - started) / 1000 };
     await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
@@ -254,8 +255,8 @@ export class Trainer {
    */
   private async age(slots: number[], batch: Float32Array, it: number): Promise<void> {
     const c = this.state.config;
-    const masks = batchMasks(c.topology, c, slots.map((_, b) => maskSeed(c.runSeed, -1 - it, b)), false);
-    const aged = await this.rollout.advance(batch, this.state.weights, masks, c.ageSteps);
+    const maskSeeds = slots.map((_, b) => maskSeed(c.runSeed, -1 - it, b));
+    const aged = await this.rollout.advance(batch, this.state.weights, maskSeeds, c.ageSteps);
     slots.forEach((slot, b) => this.pool.set(slot, aged.subarray(b * this.pool.stateSize, (b + 1) * this.pool.stateSize)));
   }
 

@@ -1,0 +1,89 @@
+// A batch split across worker threads (batch-rollout.ts) against the same batch in one part.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { defaultTopology, weightShapes, type Weights } from '../../formats/model.ts';
+import { Rng } from '../../formats/random.ts';
+import { BatchRollout, partCount } from '../../trainer/nca/batch-rollout.ts';
+import { NcaRollout } from '../../trainer/nca/rollout.ts';
+import { batchMasks } from '../../trainer/nca/masks.ts';
+
+const topology = defaultTopology({ hidden: 16, padding: 'zeros', alive: { channel: 3, threshold: 0.1 }, clamp: 2 });
+const grid = { batch: 3, height: 10, width: 11 };
+const size = topology.channels * grid.height * grid.width;
+const seeds = [21, 22, 23];
+
+function randomWeights(seed: number): Weights {
+  const rng = new Rng(seed);
+  const shapes = weightShapes(topology);
+  const make = (n: keyof Weights) => Float32Array.from({ length: shapes[n].reduce((a, b) => a * b, 1) }, () => rng.normal() * 0.15);
+  return { w1: make('w1'), b1: make('b1'), w2: make('w2') };
+}
+
+/** Three different blobs, so the slots die, grow and fire differently. */
+function blobs(): Float32Array {
+  const rng = new Rng(5);
+  const x = new Float32Array(grid.batch * size);
+  const plane = grid.height * grid.width;
+  for (let b = 0; b < grid.batch; b++) {
+    for (let y = 2; y < 5 + b; y++) {
+      for (let xx = 2 + b; xx < 7; xx++) for (let c = 0; c < topology.channels; c++) x[b * size + c * plane + y * grid.width + xx] = c === 3 ? 0.3 + 0.2 * rng.next() : rng.normal() * 0.3;
+    }
+  }
+  return x;
+}
+
+const weights = randomWeights(3);
+let split: BatchRollout;
+let whole: NcaRollout;
+before(async () => {
+  split = await BatchRollout.create(topology, grid, { threads: 2, segmentSteps: 1 });
+  whole = await NcaRollout.create(topology, grid, { threads: 1, segmentSteps: 1 });
+});
+after(async () => {
+  await split.release();
+  await whole.release();
+});
+
+test('threads become parts: one per thread, at most one per slot, one on a device that is not the CPU', () => {
+  assert.equal(split.partCount, 2);
+  assert.equal(partCount(3, { threads: 8 }), 3);
+  assert.equal(partCount(8, { threads: 1 }), 1);
+});
+
+test('forward, backward and advance over two worker threads give the unsplit rollout\'s values', async () => {
+  const x0 = blobs();
+  const masks = batchMasks(topology, grid, seeds);
+  const trajectory = await whole.forward(x0, weights, masks, 7);
+  const final = await split.forward(x0, weights, seeds, 7);
+  // slots never mix: the states are the same numbers
+  assert.deepEqual(final, trajectory.final);
+  assert.ok(final.some((v, i) => v !== x0[i]), 'the steps changed the state');
+
+  const rng = new Rng(8);
+  const gradFinal = Float32Array.from(final, () => rng.normal());
+  const expected = await whole.backward(trajectory, weights, masks, gradFinal);
+  const got = await split.backward(weights, gradFinal);
+  assert.deepEqual(got.state, expected.state);
+  for (const name of ['w1', 'b1', 'w2'] as const) {
+    const e = expected.weights[name]!;
+    const scale = Math.max(...e.map(Math.abs));
+    assert.ok(scale > 0, `${name}: some gradient`);
+    // the parts' sums are added at the end, so only the rounding of the sum may differ
+    e.forEach((v, i) => assert.ok(Math.abs(got.weights[name]![i] - v) <= 1e-5 * scale, `${name}[${i}]: ${got.weights[name]![i]} vs ${v}`));
+  }
+
+  const aged = await split.advance(x0, weights, seeds, 30);
+  assert.deepEqual(aged, await whole.advance(x0, weights, batchMasks(topology, grid, seeds, false), 30));
+});
+
+test('a worker\'s error comes back as a rejected promise, and the rollout goes on', async () => {
+  const fresh = await BatchRollout.create(topology, grid, { threads: 2 });
+  try {
+    await assert.rejects(fresh.backward(weights, new Float32Array(grid.batch * size)), /backward\(\) without a forward\(\)/);
+    await assert.rejects(fresh.forward(blobs(), weights, [1], 2), /3 slots need 3 mask seeds, got 1/);
+    const final = await fresh.forward(blobs(), weights, seeds, 2);
+    assert.equal(final.length, grid.batch * size);
+  } finally {
+    await fresh.release();
+  }
+});

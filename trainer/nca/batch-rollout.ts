@@ -1,0 +1,177 @@
+/**
+ * A training batch's rollout, split by slots across worker threads.
+ *
+ * Why: onnxruntime-node runs a session on the calling thread, and on living grids
+ * (48x48, batch 8) its intra-op threads do not help: an iteration took as long on 2
+ * threads as on 1. Half the batch on each of 2 worker threads took 0.55x the time
+ * (docs/performance.md). So `threads` CPU threads become min(threads, batch)
+ * parts, each a RolloutPart (rollout-part.ts) with threads / parts intra-op
+ * threads in its own worker (rollout-worker.ts); a batch that is not split runs in-process.
+ *
+ * A slot's masks come from its own seed and a slot's states never mix with
+ * another's, so the split changes no state; the weight gradients are the parts'
+ * sums added in part order, so a run repeats exactly for a given thread count.
+ */
+import { Worker } from 'node:worker_threads';
+import os from 'node:os';
+import type { Topology, Weights } from '../../formats/model.ts';
+import { resolveDevice, checkDevice } from '../engine/session.ts';
+import type { BatchShape } from './layout.ts';
+import { RolloutPart, STARTED, type PartAnswer, type PartMethod, type PartRequest, type PartSpec } from './rollout-part.ts';
+import type { RolloutGradients, RolloutOptions } from './rollout.ts';
+
+interface Part {
+  /** The first slot and the number of slots this part runs. */
+  from: number;
+  batch: number;
+  call(method: PartMethod, args: unknown[]): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** Parts for `batch` slots on `threads` CPU threads: as many as threads, at most one per slot; one on other devices. */
+export function partCount(batch: number, options: RolloutOptions): number {
+  const device = resolveDevice(checkDevice(options.device ?? 'cpu'));
+  return device === 'cpu' ? Math.max(1, Math.min(batch, options.threads ?? os.availableParallelism())) : 1;
+}
+
+export class BatchRollout {
+  private constructor(
+    private readonly parts: Part[],
+    readonly shape: BatchShape,
+  ) {}
+
+  static async create(topology: Topology, shape: Omit<BatchShape, 'channels'>, options: RolloutOptions = {}): Promise<BatchRollout> {
+    const n = partCount(shape.batch, options);
+    const threads = Math.max(1, Math.floor((options.threads ?? os.availableParallelism()) / n));
+    const specs = Array.from({ length: n }, (_, i) => {
+      const from = Math.floor((i * shape.batch) / n);
+      const batch = Math.floor(((i + 1) * shape.batch) / n) - from;
+      const spec: PartSpec = { topology, shape: { ...shape, batch }, options: { ...options, threads: n > 1 ? threads : options.threads } };
+      return { from, spec };
+    });
+    const made = await Promise.allSettled(specs.map(({ from, spec }) => (n === 1 ? localPart(from, spec) : workerPart(from, spec))));
+    const parts = made.flatMap((m) => (m.status === 'fulfilled' ? [m.value] : []));
+    const failed = made.find((m) => m.status === 'rejected');
+    if (failed) {
+      await Promise.all(parts.map((p) => p.close()));
+      throw failed.reason;
+    }
+    return new BatchRollout(parts, { ...shape, channels: topology.channels });
+  }
+
+  /** How many parts the batch is split into (1: in-process). */
+  get partCount(): number {
+    return this.parts.length;
+  }
+
+  /** `steps` steps from `state` [B, C, H, W], slot b with the masks of `seeds[b]`; the final state. Keeps the trajectory for `backward`. */
+  forward(state: Float32Array, weights: Weights, seeds: number[], steps: number): Promise<Float32Array> {
+    return this.stepped('forward', state, weights, seeds, steps);
+  }
+
+  /** dL/d(initial state) and dL/d(weights) of the last forward pass, given dL/d(its final state). */
+  async backward(weights: Weights, gradFinal: Float32Array): Promise<RolloutGradients> {
+    const grads = (await Promise.all(this.parts.map((p) => p.call('backward', [weights, this.slice(gradFinal, p)])))) as RolloutGradients[];
+    const sum = grads[0].weights;
+    for (const g of grads.slice(1)) {
+      for (const [name, d] of Object.entries(g.weights) as [keyof Weights, Float32Array | undefined][]) {
+        const s = sum[name];
+        if (!s || !d) continue;
+        for (let i = 0; i < s.length; i++) s[i] += d[i];
+      }
+    }
+    return { state: this.joined(grads.map((g) => g.state)), weights: sum };
+  }
+
+  /** `steps` steps keeping no record (pool ageing). */
+  advance(state: Float32Array, weights: Weights, seeds: number[], steps: number): Promise<Float32Array> {
+    return this.stepped('advance', state, weights, seeds, steps);
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(this.parts.map((p) => p.close()));
+  }
+
+  private async stepped(method: 'forward' | 'advance', state: Float32Array, weights: Weights, seeds: number[], steps: number): Promise<Float32Array> {
+    if (seeds.length !== this.shape.batch) throw new Error(`rollout: ${this.shape.batch} slots need ${this.shape.batch} mask seeds, got ${seeds.length}`);
+    return this.joined(await Promise.all(this.parts.map((p) => p.call(method, [this.slice(state, p), weights, seeds.slice(p.from, p.from + p.batch), steps]))));
+  }
+
+  private slice(batch: Float32Array, part: Part): Float32Array {
+    const size = this.shape.channels * this.shape.height * this.shape.width;
+    return batch.slice(part.from * size, (part.from + part.batch) * size);
+  }
+
+  private joined(pieces: unknown[]): Float32Array {
+    if (pieces.length === 1) return pieces[0] as Float32Array;
+    const out = new Float32Array(pieces.reduce((n: number, p) => n + (p as Float32Array).length, 0));
+    let at = 0;
+    for (const p of pieces as Float32Array[]) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+}
+
+async function localPart(from: number, spec: PartSpec): Promise<Part> {
+  const part = await RolloutPart.create(spec);
+  return {
+    from,
+    batch: spec.shape.batch,
+    call: (method, args) => (part[method] as (...a: unknown[]) => Promise<unknown>).apply(part, args),
+    close: () => part.release(),
+  };
+}
+
+/**
+ * A part in a worker thread. The worker is unref'd while no request is pending, so a
+ * process that never calls release() can still exit. In a source checkout (this
+ * module is TypeScript, run through tsx) the worker registers tsx before it loads
+ * its module: a worker does not inherit the loader hooks of the thread that made it.
+ */
+function workerPart(from: number, spec: PartSpec): Promise<Part> {
+  const self = import.meta.url;
+  const typescript = self.endsWith('.ts');
+  const entry = JSON.stringify(new URL(typescript ? './rollout-worker.ts' : './rollout-worker.js', self).href);
+  const code = typescript ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.register()).then(() => import(${entry}))` : `import(${entry})`;
+  const worker = new Worker(code, { eval: true, workerData: spec });
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let failure: Error | null = null;
+  let next = 0;
+  const fail = (e: Error) => {
+    failure ??= e;
+    for (const p of pending.values()) p.reject(failure);
+    pending.clear();
+    worker.unref();
+  };
+  worker.on('message', (answer: PartAnswer) => {
+    const p = pending.get(answer.id);
+    if (!p) return;
+    pending.delete(answer.id);
+    if (pending.size === 0) worker.unref();
+    if ('error' in answer) p.reject(new Error(answer.error));
+    else p.resolve(answer.result);
+  });
+  worker.on('error', (e) => fail(new Error(`rollout worker for slots ${from}-${from + spec.shape.batch - 1} failed: ${e.message}`)));
+  worker.on('exit', (code) => fail(new Error(`rollout worker for slots ${from}-${from + spec.shape.batch - 1} exited (code ${code})`)));
+  const part: Part = {
+    from,
+    batch: spec.shape.batch,
+    call(method, args) {
+      if (failure) return Promise.reject(failure);
+      const id = next++;
+      worker.ref();
+      worker.postMessage({ id, method, args } satisfies PartRequest);
+      return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
+    },
+    async close() {
+      if (!failure) await this.call('release', []).catch(() => {});
+      await worker.terminate();
+    },
+  };
+  return new Promise<Part>((resolve, reject) => pending.set(STARTED, { resolve: () => resolve(part), reject })).catch(async (e: Error) => {
+    await worker.terminate();
+    throw e;
+  });
+}
