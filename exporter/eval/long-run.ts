@@ -13,6 +13,8 @@
 import { toColours, type Grid, type NcaModel } from '../../formats/index.ts';
 import type { RgbaImage } from '../../trainer/image/png.ts';
 import { quantize } from '../quantize.ts';
+import os from 'node:os';
+import { moduleBeside, startWorker } from '../../trainer/engine/module-worker.ts';
 import { createEngine, type Engine, type EngineName } from '../render/engine.ts';
 import { centredAt, overWhite, placeTarget, psnr, PSNR_CAP_DB, ssim, type RgbImage } from './metrics.ts';
 
@@ -86,6 +88,12 @@ export interface LongRunOptions {
   keepFrames?: boolean;
   /** Called as steps are run: steps done so far and the planned total (all runs, regrowth included). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * CPU threads (default: all cores). With 2 or more, the float and the int8 run go side by side in
+   * worker threads (eval-worker.ts): one grid keeps a second onnxruntime thread busy for
+   * only part of a step, two runs keep two cores busy (docs/performance.md).
+   */
+  threads?: number;
 }
 
 export interface StepReport {
@@ -238,7 +246,7 @@ export function rmsChange(a: RgbImage, b: RgbImage): number {
 
 export const round = (v: number, digits: number) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : v);
 
-interface RunPlan {
+export interface RunPlan {
   grid: Grid;
   marks: number[];
   regrow: Required<RegrowOptions> | null;
@@ -247,6 +255,8 @@ interface RunPlan {
   engine: EngineName;
   chunk: number;
   keepFrames: boolean;
+  /** onnxruntime intra-op threads of each engine. */
+  threads?: number;
   /** `n` steps were run. */
   tick: (n: number) => void;
   /** `n` planned steps will not be needed (regrowth finished early): progress only. */
@@ -283,7 +293,7 @@ async function regrowth(model: NcaModel, state: Float32Array, at: number, before
   const { grid, target } = plan;
   const erased = eraseRightHalf(state, grid, model.topology.channels);
   // A copy of the engine, from the erased state at the same step count: same masks as the main run would draw.
-  const engine = await createEngine(plan.engine, model, grid, { seed: plan.seed, chunk: divisorUpTo(r.every, 32) });
+  const engine = await createEngine(plan.engine, model, grid, { seed: plan.seed, chunk: divisorUpTo(r.every, 32), threads: plan.threads });
   try {
     engine.setState(erased, at);
     const score = () => reportedPsnr(frameOf(model, engine.state(), grid), target!);
@@ -360,6 +370,7 @@ export interface WalkSettings {
   seed: number;
   engine: EngineName;
   chunk: number;
+  threads?: number;
   tick: (n: number) => void;
 }
 
@@ -376,7 +387,7 @@ export async function walkRun(
   visit: (at: number, state: Float32Array, engine: Engine) => Promise<void> | void,
 ): Promise<{ endChange: number }> {
   const { grid } = settings;
-  const engine = await createEngine(settings.engine, model, grid, { seed: settings.seed, chunk: settings.chunk });
+  const engine = await createEngine(settings.engine, model, grid, { seed: settings.seed, chunk: settings.chunk, threads: settings.threads });
   try {
     const slice = settings.chunk * 8;
     for (const at of events) {
@@ -392,7 +403,8 @@ export async function walkRun(
   }
 }
 
-async function evaluateRun(model: NcaModel, weights: RunReport['weights'], plan: RunPlan): Promise<RunReport> {
+/** One run of `evaluateLongRun`: `model` (one weight variant) through every step count, regrowth included. */
+export async function evaluateRun(model: NcaModel, weights: RunReport['weights'], plan: RunPlan): Promise<RunReport> {
   const { grid, target, marks } = plan;
   // 0: the seed counts as "so far" for decay: a pattern that starts right and fades has decayed.
   const events = [...new Set([0, ...marks, ...(plan.regrow && target ? [plan.regrow.at] : [])])].sort((a, b) => a - b);
@@ -450,6 +462,21 @@ function failuresOf(runs: RunReport[], thresholds: Thresholds, withTarget: boole
   return out;
 }
 
+/** `evaluateRun` in a worker thread of its own (eval-worker.ts); progress comes back as events. */
+async function evaluateRunInWorker(model: NcaModel, weights: RunReport['weights'], plan: RunPlan): Promise<RunReport> {
+  const { tick, skip, ...data } = plan;
+  const worker = await startWorker(moduleBeside(import.meta.url, 'eval-worker'), null, `nca eval worker (${weights})`);
+  try {
+    const onEvent = (event: unknown) => {
+      const [kind, n] = event as ['tick' | 'skip', number];
+      (kind === 'tick' ? tick : skip)(n);
+    };
+    return (await worker.call('evaluateRun', [model, weights, data], onEvent)) as RunReport;
+  } finally {
+    await worker.close();
+  }
+}
+
 /**
  * Runs `model` (and, unless `int8: false`, its int8 re-quantisation) from its seed for
  * the largest of `steps`, measuring at each step count; see LongRunReport. A trainer
@@ -484,8 +511,14 @@ export async function evaluateLongRun(model: NcaModel, options: LongRunOptions =
     tick: counter.tick,
     skip: counter.skip,
   };
+  const threads = options.threads ?? os.availableParallelism();
   const runs: RunReport[] = [];
-  for (const [weights, m] of variants) runs.push(await evaluateRun(m, weights, plan));
+  if (variants.length > 1 && threads > 1 && plan.engine === 'ort') {
+    const each = { ...plan, threads: Math.max(1, Math.floor(threads / variants.length)) };
+    runs.push(...(await Promise.all(variants.map(([weights, m]) => evaluateRunInWorker(m, weights, each)))));
+  } else {
+    for (const [weights, m] of variants) runs.push(await evaluateRun(m, weights, { ...plan, threads }));
+  }
 
   const psnrs = runs.flatMap((r) => r.marks.map((m) => m.psnr ?? NaN));
   const score = target ? Math.min(...psnrs) : null;

@@ -29,6 +29,8 @@ export interface EngineOptions {
   chunk?: number;
   /** The ort engine's execution provider (trainer/engine/session.ts: falls back to the CPU with one line). */
   device?: Device;
+  /** The ort engine's intra-op threads (default: all cores). */
+  threads?: number;
 }
 
 export async function createEngine(name: EngineName, model: NcaModel, grid: Grid, options: EngineOptions = {}): Promise<Engine> {

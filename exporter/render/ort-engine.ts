@@ -119,7 +119,7 @@ export class OrtEngine implements Engine {
 
   static async create(model: NcaModel, grid: Grid, options: EngineOptions): Promise<OrtEngine> {
     const chunk = options.chunk ?? DEFAULT_CHUNK;
-    const session = await Session.create(stepsGraph(model, grid, chunk), { device: options.device });
+    const session = await Session.create(stepsGraph(model, grid, chunk), { device: options.device, threads: options.threads });
     const seed = options.seed ?? 0;
     const shape: BatchShape = { batch: 1, channels: model.topology.channels, height: grid.height, width: grid.width };
     const planar = new Float32Array(batchSize(shape));

@@ -178,3 +178,18 @@ test('targetAt places the target; trainedBox reads metadata.extra.box', async ()
   model.metadata.extra = { box: { x: 4, y: 3, width: 0, height: 6 } };
   assert.equal(trainedBox(model), null);
 });
+
+test('float and int8 side by side in worker threads (threads 2) give the one-thread report; progress adds up', async () => {
+  const red = solidRed(14, 9);
+  const options = { target: red, steps: [40, 80], regrow: { at: 40, max: 100, every: 5 }, keepFrames: true } as const;
+  const progress: [number, number][] = [];
+  const split = await evaluateLongRun(growingModel(), { ...options, threads: 2, onProgress: (done, total) => progress.push([done, total]) });
+  const alone = await evaluateLongRun(growingModel(), { ...options, threads: 1 });
+  assert.deepEqual(split.runs.map((r) => r.weights), ['float', 'int8']);
+  assert.ok(split.runs.every((r) => r.regrow?.steps !== null), 'both regrow');
+  assert.deepEqual(split.runs, alone.runs);
+  assert.equal(split.stepsRun, alone.stepsRun);
+  const [done, total] = progress[progress.length - 1];
+  assert.equal(done, total);
+  assert.equal(total, 2 * (80 + 1 + 100)); // per run: the steps, one for the end change, the regrowth budget
+});

@@ -76,6 +76,10 @@ test('forward, backward and advance over two worker threads give the unsplit rol
   assert.deepEqual(aged, await whole.advance(x0, weights, batchMasks(topology, grid, seeds, false), 30));
 });
 
+test('a part that cannot start fails create() with its reason', async () => {
+  await assert.rejects(BatchRollout.create(topology, grid, { threads: 2, segmentSteps: 0 }), /segmentSteps must be a positive integer, got 0/);
+});
+
 test('a worker\'s error comes back as a rejected promise, and the rollout goes on', async () => {
   const fresh = await BatchRollout.create(topology, grid, { threads: 2 });
   try {

@@ -10,21 +10,21 @@
  *
  * A slot's masks come from its own seed and a slot's states never mix with
  * another's, so the split changes no state; the weight gradients are the parts'
- * sums added in part order, so a run repeats exactly for a given thread count.
+ * sums added in part order (the split changes only their rounding).
  */
-import { Worker } from 'node:worker_threads';
 import os from 'node:os';
 import type { Topology, Weights } from '../../formats/model.ts';
+import { moduleBeside, startWorker } from '../engine/module-worker.ts';
 import { resolveDevice, checkDevice } from '../engine/session.ts';
 import type { BatchShape } from './layout.ts';
-import { RolloutPart, STARTED, type PartAnswer, type PartMethod, type PartRequest, type PartSpec } from './rollout-part.ts';
+import { RolloutPart, type PartSpec } from './rollout-part.ts';
 import type { RolloutGradients, RolloutOptions } from './rollout.ts';
 
 interface Part {
   /** The first slot and the number of slots this part runs. */
   from: number;
   batch: number;
-  call(method: PartMethod, args: unknown[]): Promise<unknown>;
+  call(method: 'forward' | 'backward' | 'advance', args: unknown[]): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -124,54 +124,8 @@ async function localPart(from: number, spec: PartSpec): Promise<Part> {
   };
 }
 
-/**
- * A part in a worker thread. The worker is unref'd while no request is pending, so a
- * process that never calls release() can still exit. In a source checkout (this
- * module is TypeScript, run through tsx) the worker registers tsx before it loads
- * its module: a worker does not inherit the loader hooks of the thread that made it.
- */
-function workerPart(from: number, spec: PartSpec): Promise<Part> {
-  const self = import.meta.url;
-  const typescript = self.endsWith('.ts');
-  const entry = JSON.stringify(new URL(typescript ? './rollout-worker.ts' : './rollout-worker.js', self).href);
-  const code = typescript ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.register()).then(() => import(${entry}))` : `import(${entry})`;
-  const worker = new Worker(code, { eval: true, workerData: spec });
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  let failure: Error | null = null;
-  let next = 0;
-  const fail = (e: Error) => {
-    failure ??= e;
-    for (const p of pending.values()) p.reject(failure);
-    pending.clear();
-    worker.unref();
-  };
-  worker.on('message', (answer: PartAnswer) => {
-    const p = pending.get(answer.id);
-    if (!p) return;
-    pending.delete(answer.id);
-    if (pending.size === 0) worker.unref();
-    if ('error' in answer) p.reject(new Error(answer.error));
-    else p.resolve(answer.result);
-  });
-  worker.on('error', (e) => fail(new Error(`rollout worker for slots ${from}-${from + spec.shape.batch - 1} failed: ${e.message}`)));
-  worker.on('exit', (code) => fail(new Error(`rollout worker for slots ${from}-${from + spec.shape.batch - 1} exited (code ${code})`)));
-  const part: Part = {
-    from,
-    batch: spec.shape.batch,
-    call(method, args) {
-      if (failure) return Promise.reject(failure);
-      const id = next++;
-      worker.ref();
-      worker.postMessage({ id, method, args } satisfies PartRequest);
-      return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
-    },
-    async close() {
-      if (!failure) await this.call('release', []).catch(() => {});
-      await worker.terminate();
-    },
-  };
-  return new Promise<Part>((resolve, reject) => pending.set(STARTED, { resolve: () => resolve(part), reject })).catch(async (e: Error) => {
-    await worker.terminate();
-    throw e;
-  });
+/** A part in a worker thread (rollout-worker.ts). */
+async function workerPart(from: number, spec: PartSpec): Promise<Part> {
+  const worker = await startWorker(moduleBeside(import.meta.url, 'rollout-worker'), spec, `rollout worker for slots ${from}-${from + spec.shape.batch - 1}`);
+  return { from, batch: spec.shape.batch, call: (method, args) => worker.call(method, args), close: () => worker.close() };
 }

@@ -16,17 +16,6 @@ export interface PartSpec {
   options: RolloutOptions;
 }
 
-/** The messages between batch-rollout.ts and rollout-worker.ts. */
-export type PartMethod = 'forward' | 'backward' | 'advance' | 'release';
-export interface PartRequest {
-  id: number;
-  method: PartMethod;
-  args: unknown[];
-}
-export type PartAnswer = { id: number; result: unknown } | { id: number; error: string };
-/** The id of a worker's first answer: whether its part could be made. */
-export const STARTED = -1;
-
 export class RolloutPart {
   private last: { trajectory: Trajectory; masks: MaskSource } | null = null;
 
