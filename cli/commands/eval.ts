@@ -67,6 +67,8 @@ Options:
   --no-thresholds         report only: exit 0 whatever the quality
   --seed N                noise and update-mask seed (default 0)
   --engine ort|reference  ort is fast; reference is the plain-TS core (default ort)
+  --threads N             CPU threads (default: all cores); with 2 or more the float
+                          and int8 runs go side by side
   --strip FILE.png        a PNG of the frames: target, then each step count; a row
                           per run (float, int8)
   --strip-scale N         pixels per cell in the strip (default 2)
@@ -108,6 +110,7 @@ const options = {
   'no-box': { type: 'boolean' },
   seed: { type: 'string' },
   engine: { type: 'string' },
+  threads: { type: 'string' },
   strip: { type: 'string' },
   'strip-scale': { type: 'string' },
   json: { type: 'boolean' },
@@ -421,6 +424,7 @@ export const evalCommand: Command = {
       seed,
       engine,
       thresholds,
+      threads: values.threads === undefined ? undefined : intValue(values, 'threads', 1, 1, 256),
       keepFrames: stripPath !== undefined,
       onProgress: progress.onProgress,
     });

@@ -223,14 +223,14 @@ async function pixelSource(values: Values, living: boolean): Promise<RunSource<P
  * regrowth test in the score too was tried: it picked models that healed a little
  * better but held worse past the score's horizon; docs/performance.md.)
  */
-function pixelScore(spec: PixelLossSpec, config: TrainConfig): (model: NcaModel) => Promise<number> {
+function pixelScore(spec: PixelLossSpec, config: TrainConfig, threads: number | undefined): (model: NcaModel) => Promise<number> {
   const steps = config.scoreSteps;
   const image = decodePng(Buffer.from(spec.targetPng, 'base64'));
   const box = spec.box ?? { x: 0, y: 0, width: config.width, height: config.height };
   const target = resizeRgba(image, box.width, box.height);
   const grid = { width: config.width, height: config.height };
   return async (model) => {
-    const report = await evaluateLongRun(model, { target, grid, steps, regrow: false, int8: true });
+    const report = await evaluateLongRun(model, { target, grid, steps, regrow: false, int8: true, threads });
     // An empty frame can out-score a pattern that is almost right; on a page, nothing is the worst outcome.
     const dead = report.runs.some((run) => run.marks.some((m) => m.died || m.exploded));
     return dead ? 0 : (report.score ?? 0);
@@ -272,9 +272,9 @@ function textureScorer(spec: TextureLossSpec, config: TrainConfig): TrainerOptio
 }
 
 /** The long-run scorer of a run's loss, if it has one. */
-function scorerFor(spec: TrainState['lossSpec'], config: TrainConfig): TrainerOptions['score'] {
+function scorerFor(spec: TrainState['lossSpec'], config: TrainConfig, threads: number | undefined): TrainerOptions['score'] {
   if (spec.kind === 'texture') return textureScorer(spec as TextureLossSpec, config);
-  return spec.kind === 'pixel' ? pixelScore(spec as PixelLossSpec, config) : undefined;
+  return spec.kind === 'pixel' ? pixelScore(spec as PixelLossSpec, config, threads) : undefined;
 }
 
 /**
@@ -486,7 +486,7 @@ export const train: Command = {
         const length = resumeLength(values, positionals);
         const saved = await loadCheckpoint(dir);
         const config = validateConfig(saved.config);
-        const score = scorerFor(saved.lossSpec, config);
+        const score = scorerFor(saved.lossSpec, config, threads);
         const loss = await lossFor(saved.lossSpec, saved.config, { device, threads, quiet: values.quiet === true });
         trainer = await Trainer.resume(saved, loss, { dir, device, threads, onEvent, score }, length);
         if (length !== undefined && length !== config.iterations && !values.quiet) {
@@ -498,7 +498,7 @@ export const train: Command = {
         dir = run.dir;
         validateConfig(run.config);
         const loss = await lossFor(run.spec, run.config, runOptions);
-        const score = scorerFor(run.spec, run.config);
+        const score = scorerFor(run.spec, run.config, threads);
         trainer = await Trainer.start(run.config, loss, { dir, device, threads, onEvent, score }, { metadata: run.metadata, lossSpec: run.spec });
       }
     } catch (error) {

@@ -172,6 +172,7 @@ test('nca eval: bad input gets one line and the documented exit code; --help has
     [['eval', fixedPath, '--steps', '10,x'], 64, /--steps must be step counts/],
     [['eval', fixedPath, '--size', '10by4'], 64, /WIDTHxHEIGHT/],
     [['eval', fixedPath, '--engine', 'gpu'], 64, /--engine must be one of ort, reference/],
+    [['eval', fixedPath, '--threads', '0'], 64, /--threads/],
     [['eval', join(dir, 'missing.nca')], 66, /no such file/],
     [['eval', corrupt], 65, /checksum/],
     [['eval', notPng], 65, /not a \.nca file or a training checkpoint/],
