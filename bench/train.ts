@@ -3,7 +3,9 @@
  * source method's settings (128x128, batch 4, 80 steps, hidden 128), median of
  * several iterations, plus peak RSS. Prints JSON. `--from-run DIR` measures a living run
  * instead: its model, grid and the first `--batch` states of its checkpoint's pool (grown
- * patterns, so alive masking skips what a real iteration skips).
+ * patterns, so alive masking skips what a real iteration skips). `--threads T` splits the batch
+ * into min(T, batch) worker threads, as training does (trainer/nca/batch-rollout.ts); CPU is the
+ * whole process's, workers included.
  *
  *   npm run bench:train -- --iterations 7 --segment-steps auto|N --size 128 --steps 80 --threads 2 --device cpu|webgpu
  *   npm run bench:train -- --from-run runs/logo --batch 8 --threads 1
