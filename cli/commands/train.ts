@@ -97,7 +97,8 @@ Options:
   --segment-steps N      rematerialisation segment; default auto: keep every state
                          when they fit in 1 GiB (fastest), else 16 steps
   --device DEVICE        ${DEVICES.join(', ')} (default cpu)
-  --threads N            CPU threads (default: all cores)
+  --threads N            CPU threads (default: all cores); the batch is split across
+                         up to N worker threads (docs/trainer.md)
   --config FILE          JSON file with any of these flags
   --json                 print a JSON summary at the end
   --quiet                no progress bar
