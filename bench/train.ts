@@ -5,10 +5,12 @@
  * instead: its model, grid and the first `--batch` states of its checkpoint's pool (grown
  * patterns, so alive masking skips what a real iteration skips). `--threads T` splits the batch
  * into min(T, batch) worker threads, as training does (trainer/nca/batch-rollout.ts); CPU is the
- * whole process's, workers included.
+ * whole process's, workers included. `--compare-split` also times each iteration, alternating,
+ * unsplit (one in-process part on T intra-op threads) and prints the ratio of the fastest.
  *
  *   npm run bench:train -- --iterations 7 --segment-steps auto|N --size 128 --steps 80 --threads 2 --device cpu|webgpu
  *   npm run bench:train -- --from-run runs/logo --batch 8 --threads 1
+ *   npm run bench:train -- --size 48 --batch 8 --threads 2 --compare-split
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -17,6 +19,7 @@ import { defaultTopology, weightShapes, type Weights } from '../formats/model.ts
 import { Rng } from '../formats/random.ts';
 import { autoSegmentSteps } from '../trainer/nca/rollout.ts';
 import { BatchRollout } from '../trainer/nca/batch-rollout.ts';
+import { RolloutPart } from '../trainer/nca/rollout-part.ts';
 import { loadCheckpoint } from '../trainer/train/checkpoint.ts';
 
 const { values } = parseArgs({
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: String(os.cpus().length) },
     device: { type: 'string', default: 'cpu' },
     'from-run': { type: 'string' },
+    'compare-split': { type: 'boolean' },
   },
 });
 const n = (k: keyof typeof values) => Number(values[k]);
@@ -48,11 +52,15 @@ const segmentSteps = values['segment-steps'] === 'auto' ? autoSegmentSteps(topol
 const device = checkDevice(values.device!);
 // What the sessions really run on (webgpu falls back to the CPU where it finds no adapter).
 const ranOn = resolveDevice(device);
-const rollout = await BatchRollout.create(topology, shape, { segmentSteps, threads: n('threads'), device, qat: run?.config.qat });
+const options = { segmentSteps, threads: n('threads'), device, qat: run?.config.qat };
+const rollout = await BatchRollout.create(topology, shape, options);
+// --compare-split: the same iterations, alternating, on one in-process part with all the threads as intra-op threads
+const unsplit = values['compare-split'] ? await RolloutPart.create({ topology, shape, options }) : null;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const forward: number[] = [];
 const backward: number[] = [];
 const cpu: number[] = [];
+const unsplitTotal: number[] = [];
 for (let it = 0; it < n('iterations'); it++) {
   const seeds = Array.from({ length: shape.batch }, (_, b) => b + 1 + it * 10);
   const c0 = process.cpuUsage();
@@ -65,6 +73,11 @@ for (let it = 0; it < n('iterations'); it++) {
   cpu.push((c1.user + c1.system) / 1e6);
   forward.push((t1 - t0) / 1000);
   backward.push((t2 - t1) / 1000);
+  if (unsplit) {
+    const t3 = performance.now();
+    await unsplit.backward(weights, Float32Array.from(await unsplit.forward(state, weights, seeds, n('steps')), () => 1e-3));
+    unsplitTotal.push((performance.now() - t3) / 1000);
+  }
 }
 const total = forward.map((f, i) => f + backward[i]);
 console.log(
@@ -74,6 +87,7 @@ console.log(
       settings: { ...shape, fromRun: values['from-run'] ?? null, device: ranOn, requestedDevice: device, steps: n('steps'), hidden: topology.hidden, segmentSteps, threads: n('threads'), parts: rollout.partCount, iterations: n('iterations') },
       median_s: { forward: median(forward), backward: median(backward), total: median(total), cpu: median(cpu) },
       all_total_s: total.map((t) => Number(t.toFixed(3))),
+      ...(unsplit ? { unsplit_all_total_s: unsplitTotal.map((t) => Number(t.toFixed(3))), split_speedup_fastest: Number((Math.min(...unsplitTotal) / Math.min(...total)).toFixed(2)) } : {}),
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       // other processes on a shared machine slow the wall clock; cpu is this process's CPU seconds
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg_1m: os.loadavg()[0] },
