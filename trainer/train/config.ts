@@ -89,7 +89,7 @@ export const SOURCE_METHOD: TrainConfig = {
 };
 
 /** `nca train --target`'s default run length (living models; docs/trainer.md). */
-export const LIVING_ITERATIONS = 1800;
+export const LIVING_ITERATIONS = 2800;
 
 export class ConfigError extends Error {
   constructor(message: string) {
