@@ -10,11 +10,11 @@
  * every run (float, and int8 when asked for): a pattern that forms and then drifts,
  * fades, explodes or turns to noise scores low.
  */
+import os from 'node:os';
 import { toColours, type Grid, type NcaModel } from '../../formats/index.ts';
+import { moduleBeside, startWorker } from '../../trainer/engine/module-worker.ts';
 import type { RgbaImage } from '../../trainer/image/png.ts';
 import { quantize } from '../quantize.ts';
-import os from 'node:os';
-import { moduleBeside, startWorker } from '../../trainer/engine/module-worker.ts';
 import { createEngine, type Engine, type EngineName } from '../render/engine.ts';
 import { centredAt, overWhite, placeTarget, psnr, PSNR_CAP_DB, ssim, type RgbImage } from './metrics.ts';
 
