@@ -3,7 +3,7 @@
  *
  * Why: onnxruntime-node runs a session on the calling thread, and on living grids
  * (48x48, batch 8) its intra-op threads do not help: an iteration took as long on 2
- * threads as on 1. Half the batch on each of 2 worker threads took 0.55x the time
+ * threads as on 1. Half the batch on each of 2 worker threads took 0.51-0.63x the time
  * (docs/performance.md). So `threads` CPU threads become min(threads, batch)
  * parts, each a RolloutPart (rollout-part.ts) with threads / parts intra-op
  * threads in its own worker (rollout-worker.ts); a batch that is not split runs in-process.
