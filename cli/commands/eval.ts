@@ -36,7 +36,7 @@ and re-quantised to int8. At each step count it measures, against the target (bo
 composited over white): PSNR and SSIM; and always: the alive fraction, the state range,
 and whether the state exploded, died or decayed. With a target it also erases the
 right half after --regrow-at steps and counts the steps until the PSNR is back within
-1 dB. Without a target it checks stability only (no explosion, death or decay, and a
+1 dB (in place or up to a cell over, --regrow-shift). Without a target it checks stability only (no explosion, death or decay, and a
 small frame-to-frame change at the end).
 
 With --texture IMAGE it judges a texture model instead: at each step count (default
@@ -62,6 +62,9 @@ Options:
                           or the largest step count if smaller)
   --regrow-max N          steps allowed to regrow (default 2000)
   --regrow-every N        steps between regrowth checks (default 10)
+  --regrow-shift N        the regrown pattern may sit up to N cells from where it was,
+                          in x and y (default 1: an NCA has no fixed coordinates and may
+                          regrow whole one cell over); 0 = in place only
   --no-regrow             skip the regrowth test
   --no-int8               skip the int8 run
   --no-thresholds         report only: exit 0 whatever the quality
@@ -104,6 +107,7 @@ const options = {
   'regrow-at': { type: 'string' },
   'regrow-max': { type: 'string' },
   'regrow-every': { type: 'string' },
+  'regrow-shift': { type: 'string' },
   'no-regrow': { type: 'boolean' },
   'no-int8': { type: 'boolean' },
   'no-thresholds': { type: 'boolean' },
@@ -124,7 +128,7 @@ const options = {
 } as const;
 
 /** Flags of the target evaluation that mean nothing for a texture, and the texture's own. */
-const TARGET_FLAGS = ['target', 'no-box', 'min-psnr', 'max-change', 'regrow-at', 'regrow-max', 'regrow-every', 'no-regrow'] as const;
+const TARGET_FLAGS = ['target', 'no-box', 'min-psnr', 'max-change', 'regrow-at', 'regrow-max', 'regrow-every', 'regrow-shift', 'no-regrow'] as const;
 const TEXTURE_FLAGS = ['texture-scale', 'max-patch-ratio', 'max-spectral-ratio', 'quality-until', 'min-std-ratio'] as const;
 
 const MAX_STEPS = 10_000_000;
@@ -177,7 +181,8 @@ function flagsOf(m: RunReport['marks'][number]): string {
 function regrowLine(run: RunReport): string {
   const r = run.regrow;
   if (!r) return '';
-  return r.steps === null ? `${run.weights}: not within ${r.max} steps` : `${run.weights}: ${r.steps} steps`;
+  const moved = r.moved[0] || r.moved[1] ? `, moved ${r.moved[0]},${r.moved[1]}` : '';
+  return r.steps === null ? `${run.weights}: not within ${r.max} steps (${r.psnrEnd} dB${moved})` : `${run.weights}: ${r.steps} steps${moved}`;
 }
 
 function describe(report: LongRunReport, path: string, target: { path: string; width: number; height: number } | null, bestScore: number | undefined, applied: boolean): string {
@@ -207,7 +212,8 @@ function describe(report: LongRunReport, path: string, target: { path: string; w
   const regrown = report.runs.map(regrowLine).filter(Boolean);
   if (regrown.length) {
     const r = report.runs[0].regrow!;
-    lines.push(`regrowth after erasing the right half at ${r.at} steps (back within ${r.withinDb} dB of ${r.psnrBefore} dB): ${regrown.join(', ')}`);
+    const where = r.shift > 0 ? `, up to ${r.shift} cell${r.shift > 1 ? 's' : ''} over` : ', in place';
+    lines.push(`regrowth after erasing the right half at ${r.at} steps (back within ${r.withinDb} dB of ${r.psnrBefore} dB${where}): ${regrown.join(', ')}`);
   }
   lines.push(`change over one step at the end (RMS, 0..1): ${report.runs.map((r) => `${r.weights} ${r.endChange}`).join(', ')}`);
   lines.push(`ran ${report.stepsRun} steps in ${report.seconds.toFixed(1)} s (${Math.round(report.stepsRun / Math.max(report.seconds, 1e-3))} steps/s, ${report.engine} engine)`);
@@ -395,6 +401,7 @@ export const evalCommand: Command = {
           at: intValue(values, 'regrow-at', Math.min(DEFAULT_REGROW_AT, steps[steps.length - 1]), 0, MAX_STEPS),
           max: intValue(values, 'regrow-max', 2000, 0, MAX_STEPS),
           every: intValue(values, 'regrow-every', 10, 1, 100_000),
+          shift: intValue(values, 'regrow-shift', 1, 0, 8),
         };
     const seed = intValue(values, 'seed', 0, 0, 0xffffffff);
     const engine = choiceValue(values, 'engine', ENGINES, 'ort');

@@ -16,7 +16,7 @@ import { moduleBeside, startWorker } from '../../trainer/engine/module-worker.ts
 import type { RgbaImage } from '../../trainer/image/png.ts';
 import { quantize } from '../quantize.ts';
 import { createEngine, type Engine, type EngineName } from '../render/engine.ts';
-import { centredAt, overWhite, placeTarget, psnr, PSNR_CAP_DB, ssim, type RgbImage } from './metrics.ts';
+import { centredAt, overWhite, placeTarget, psnr, PSNR_CAP_DB, shifted, ssim, type RgbImage } from './metrics.ts';
 
 export const DEFAULT_EVAL_STEPS = [100, 1000, 10_000, 100_000] as const;
 export const DEFAULT_GRID: Grid = { width: 64, height: 64 };
@@ -54,6 +54,13 @@ export interface RegrowOptions {
   every?: number;
   /** Regrown = PSNR back within this many dB of the PSNR just before erasing (default 1). */
   withinDb?: number;
+  /**
+   * The regrown pattern may have moved by up to this many cells in x and y (default 1; 0 = in place
+   * only): its PSNR is the best against the target moved by each such offset. An NCA has no fixed
+   * coordinates: a pattern that lost half of itself may regrow whole one cell from where it was
+   * (docs/decisions.md, session 15).
+   */
+  shift?: number;
 }
 
 export interface Thresholds {
@@ -130,9 +137,12 @@ export interface RegrowReport {
   steps: number | null;
   /** PSNR when the test stopped: on regrowing, or after `max` steps when it did not regrow. */
   psnrEnd: number;
+  /** The target's offset [dx, dy] in cells that gave psnrEnd (within ±shift; [0, 0] when in place). */
+  moved: [number, number];
   max: number;
   every: number;
   withinDb: number;
+  shift: number;
 }
 
 export interface RunReport {
@@ -199,10 +209,11 @@ export function trainedBox(model: NcaModel): { x: number; y: number; width: numb
 function regrowSettings(regrow: LongRunOptions['regrow'], lastMark: number): Required<RegrowOptions> | null {
   if (regrow === false) return null;
   const o = regrow === true || regrow === undefined ? {} : regrow;
-  const s = { at: o.at ?? Math.min(DEFAULT_REGROW_AT, lastMark), max: o.max ?? 2000, every: o.every ?? 10, withinDb: o.withinDb ?? 1 };
+  const s = { at: o.at ?? Math.min(DEFAULT_REGROW_AT, lastMark), max: o.max ?? 2000, every: o.every ?? 10, withinDb: o.withinDb ?? 1, shift: o.shift ?? 1 };
   for (const [k, v] of Object.entries(s)) {
     if (!(Number.isFinite(v) && v >= (k === 'every' ? 1 : 0))) throw new Error(`regrow.${k} must be a number >= ${k === 'every' ? 1 : 0}, not ${v}`);
   }
+  if (!Number.isInteger(s.shift)) throw new Error(`regrow.shift must be a whole number of cells, not ${s.shift}`);
   return s;
 }
 
@@ -296,14 +307,22 @@ async function regrowth(model: NcaModel, state: Float32Array, at: number, before
   const engine = await createEngine(plan.engine, model, grid, { seed: plan.seed, chunk: divisorUpTo(r.every, 32), threads: plan.threads });
   try {
     engine.setState(erased, at);
-    const score = () => reportedPsnr(frameOf(model, engine.state(), grid), target!);
-    const psnrErased = score();
+    const offsets = offsetsUpTo(r.shift);
+    const targets = offsets.map(([dx, dy]) => shifted(target!, dx, dy));
+    // The best PSNR over the offsets; the first (in place) wins ties.
+    const score = (): { psnr: number; moved: [number, number] } => {
+      const frame = frameOf(model, engine.state(), grid);
+      const psnrs = targets.map((t) => reportedPsnr(frame, t));
+      const best = psnrs.indexOf(Math.max(...psnrs));
+      return { psnr: psnrs[best], moved: offsets[best] };
+    };
+    const erasedScore = score();
     let steps: number | null = null;
     let k = 0;
-    let psnr = psnrErased;
+    let end = erasedScore;
     for (;;) {
-      psnr = k === 0 ? psnrErased : score();
-      if (psnr >= before - r.withinDb) {
+      end = k === 0 ? erasedScore : score();
+      if (end.psnr >= before - r.withinDb) {
         steps = k;
         break;
       }
@@ -314,10 +333,18 @@ async function regrowth(model: NcaModel, state: Float32Array, at: number, before
       k += n;
     }
     plan.skip(r.max - k); // the budget not needed, so the progress total adds up
-    return { at, psnrBefore: before, psnrErased: round(psnrErased, 2), steps, psnrEnd: round(psnr, 2), max: r.max, every: r.every, withinDb: r.withinDb };
+    const psnrErased = reportedPsnr(frameOf(model, erased, grid), target!);
+    return { at, psnrBefore: before, psnrErased: round(psnrErased, 2), steps, psnrEnd: round(end.psnr, 2), moved: end.moved, max: r.max, every: r.every, withinDb: r.withinDb, shift: r.shift };
   } finally {
     await engine.dispose();
   }
+}
+
+/** Every offset [dx, dy] with |dx|, |dy| <= n, in place first. */
+function offsetsUpTo(n: number): [number, number][] {
+  const offsets: [number, number][] = [[0, 0]];
+  for (let dy = -n; dy <= n; dy++) for (let dx = -n; dx <= n; dx++) if (dx !== 0 || dy !== 0) offsets.push([dx, dy]);
+  return offsets;
 }
 
 /** Smallest and largest finite state value, the fraction that is not finite, and whether it exploded (StepReport's fields). */

@@ -28,6 +28,17 @@ export function overWhite(rgba: Float32Array, grid: Grid): RgbImage {
   return { width: grid.width, height: grid.height, data };
 }
 
+/** `image` moved by (dx, dy) cells; the cells moved in are white (frames are composited over white). */
+export function shifted(image: RgbImage, dx: number, dy: number): RgbImage {
+  const { width, height } = image;
+  const data = new Float32Array(image.data.length).fill(1);
+  for (let y = Math.max(0, dy); y < Math.min(height, height + dy); y++) {
+    const from = ((y - dy) * width + Math.max(0, -dx)) * 3;
+    data.set(image.data.subarray(from, from + (width - Math.abs(dx)) * 3), (y * width + Math.max(0, dx)) * 3);
+  }
+  return { width, height, data };
+}
+
 /** Where an image's top-left corner goes when centred on a grid, as image seeds are placed (SPEC.md §6). */
 export function centredAt(image: { width: number; height: number }, grid: Grid): { x: number; y: number } {
   return { x: Math.floor((grid.width - image.width) / 2), y: Math.floor((grid.height - image.height) / 2) };

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../formats/index.ts';
-import { overWhite, placeTarget, psnr, ssim, toRgba8, type RgbImage } from '../../exporter/eval/metrics.ts';
+import { overWhite, placeTarget, psnr, shifted, ssim, toRgba8, type RgbImage } from '../../exporter/eval/metrics.ts';
 
 function constant(width: number, height: number, rgb: [number, number, number]): RgbImage {
   const data = new Float32Array(width * height * 3);
@@ -82,4 +82,24 @@ test('placeTarget centres the image like an image seed (top-left at floor((W −
   const wide = { width: 9, height: 1, data: Uint8Array.from({ length: 36 }, (_, i) => (i % 4 === 0 ? (i / 4) * 20 : 255)) };
   const cropped = placeTarget(wide, { width: 7, height: 1 });
   assert.deepEqual(Array.from({ length: 7 }, (_, x) => Math.round(cropped[x * 4] * 255)), [20, 40, 60, 80, 100, 120, 140]);
+});
+
+test('shifted: moves an image by whole cells, white coming in', () => {
+  const image = picture(7, 5);
+  assert.deepEqual(shifted(image, 0, 0), image);
+  const at = (img: RgbImage, x: number, y: number) => [...img.data.subarray((y * img.width + x) * 3, (y * img.width + x + 1) * 3)];
+  for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1], [2, -1], [-1, 2]]) {
+    const moved = shifted(image, dx, dy);
+    for (let y = 0; y < 5; y++) {
+      for (let x = 0; x < 7; x++) {
+        const from = [x - dx, y - dy];
+        const inside = from[0] >= 0 && from[0] < 7 && from[1] >= 0 && from[1] < 5;
+        assert.deepEqual(at(moved, x, y), inside ? at(image, from[0], from[1]) : [1, 1, 1], `(${dx}, ${dy}) at ${x},${y}`);
+      }
+    }
+  }
+  // Out and back loses only the edge that went out.
+  const back = shifted(shifted(image, 1, 0), -1, 0);
+  assert.deepEqual(at(back, 3, 2), at(image, 3, 2));
+  assert.deepEqual(at(back, 6, 2), [1, 1, 1]);
 });

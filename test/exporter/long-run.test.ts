@@ -1,6 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultGrid, eraseRightHalf, evalChunk, evaluateLongRun, trainedBox, type LongRunReport } from '../../exporter/eval/long-run.ts';
+import { decodeNca } from '../../formats/index.ts';
+import { resizeRgba } from '../../trainer/pixel/pixel-loss.ts';
+import { decodePng } from '../../trainer/image/png.ts';
 import { blobTarget, driftingModel, explodingModel, fixedPointModel, growingModel, solidRed } from './eval-models.ts';
 
 const target = blobTarget();
@@ -59,6 +63,28 @@ test('a model that grows and regrows: regrowth is counted in steps of --every, a
   assert.ok(r.psnrEnd >= r.psnrBefore - 1 && r.psnrEnd > r.psnrErased, `the PSNR where it stopped: ${r.psnrEnd}`);
   const without = await evaluateLongRun(model, { target: red, steps: [60, 90], int8: false, regrow: false });
   assert.deepEqual(without.runs[0].marks, withRegrow.runs[0].marks);
+});
+
+test('a real ring that regrows whole one cell to the right: it passes with the default one-cell allowance and fails in place only', async () => {
+  // The session-14 default run on examples/targets/ring.png (int8): its erased right half grows
+  // back as a perfect ring, one cell right of where it was (docs/exporter.md, "Regrowth").
+  const { model } = decodeNca(new Uint8Array(await readFile(new URL('../fixtures/living/ring-regrows-moved.nca', import.meta.url))));
+  const ring = decodePng(new Uint8Array(await readFile(new URL('../../examples/targets/ring.png', import.meta.url))));
+  const box = trainedBox(model)!;
+  const options = { target: resizeRgba(ring, box.width, box.height), targetAt: { x: box.x, y: box.y }, steps: [1000], int8: false, threads: 1 };
+  const moved = (await evaluateLongRun(model, { ...options, regrow: { max: 1500 } })).runs[0].regrow!;
+  assert.ok(moved.steps !== null && moved.steps <= 1500, `regrew in ${moved.steps}`);
+  assert.deepEqual(moved.moved, [1, 0]);
+  assert.equal(moved.shift, 1);
+  assert.ok(moved.psnrEnd >= moved.psnrBefore - 1 && moved.psnrBefore > 30, `${moved.psnrEnd} against ${moved.psnrBefore}`);
+  const inPlace = await evaluateLongRun(model, { ...options, regrow: { max: 1500, shift: 0 } });
+  const r = inPlace.runs[0].regrow!;
+  assert.equal(r.steps, null);
+  assert.deepEqual(r.moved, [0, 0]);
+  assert.ok(r.psnrEnd < moved.psnrEnd - 5, `in place it stays far below: ${r.psnrEnd}`);
+  assert.equal(inPlace.pass, false);
+  assert.deepEqual(inPlace.runs[0].marks, (await evaluateLongRun(model, { ...options, regrow: false })).runs[0].marks, 'the main run is not touched');
+  await assert.rejects(evaluateLongRun(model, { ...options, regrow: { shift: 0.5 } }), /whole number of cells/);
 });
 
 test('a drifting model fails the PSNR threshold and is flagged as decayed', async () => {
