@@ -316,12 +316,10 @@ async function regrowth(model: NcaModel, state: Float32Array, at: number, before
       const best = psnrs.indexOf(Math.max(...psnrs));
       return { psnr: psnrs[best], moved: offsets[best] };
     };
-    const erasedScore = score();
     let steps: number | null = null;
     let k = 0;
-    let end = erasedScore;
+    let end = score();
     for (;;) {
-      end = k === 0 ? erasedScore : score();
       if (end.psnr >= before - r.withinDb) {
         steps = k;
         break;
@@ -331,6 +329,7 @@ async function regrowth(model: NcaModel, state: Float32Array, at: number, before
       await engine.run(n);
       plan.tick(n);
       k += n;
+      end = score();
     }
     plan.skip(r.max - k); // the budget not needed, so the progress total adds up
     const psnrErased = reportedPsnr(frameOf(model, erased, grid), target!);
