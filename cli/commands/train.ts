@@ -221,8 +221,8 @@ async function pixelSource(values: Values, living: boolean): Promise<RunSource<P
  * The trainer's long-run score for a pixel-target run: the lowest PSNR (over
  * white, float and int8) of `steps`-long rollouts from the seed, as `nca eval`
  * measures it; 0 when the pattern died or exploded at any of them. (Counting the
- * regrowth test in the score too was tried: it picked models that healed a little
- * better but held worse past the score's horizon; docs/performance.md.)
+ * regrowth test in the score too was tried twice: it picked models that held worse
+ * past the score's horizon, then the same checkpoint as without it; docs/performance.md.)
  */
 function pixelScore(spec: PixelLossSpec, config: TrainConfig, threads: number | undefined): (model: NcaModel) => Promise<number> {
   const steps = config.scoreSteps;
