@@ -86,6 +86,9 @@ Options:
                          (docs/textures.md)
   --score-steps A,B,..   step counts of that long run (default 500,2000,6000;
                          250,1000 for textures)
+  --keep-scored          also keep every scored model, as scored/iter-N-weights.nca
+                         and scored/iter-N-average.nca (float32), to pick by eye or
+                         rescore later (npm run bench:score)
   --weight-average D     also keep a moving average of the weights (decay D); scored
                          runs score it beside the weights and keep whichever holds
                          better (default 0.99 for living models, else 0 = none)
@@ -124,6 +127,7 @@ const options = {
   'seed-every': { type: 'string' },
   'score-every': { type: 'string' },
   'score-steps': { type: 'string' },
+  'keep-scored': { type: 'boolean' },
   seed: { type: 'string' },
   steps: { type: 'string' },
   batch: { type: 'string' },
@@ -224,14 +228,15 @@ async function pixelSource(values: Values, living: boolean): Promise<RunSource<P
  * regrowth test in the score too was tried twice: it picked models that held worse
  * past the score's horizon, then the same checkpoint as without it; docs/performance.md.)
  */
-function pixelScore(spec: PixelLossSpec, config: TrainConfig, threads: number | undefined): (model: NcaModel) => Promise<number> {
+export function pixelScore(spec: PixelLossSpec, config: TrainConfig, threads: number | undefined): NonNullable<TrainerOptions['score']> {
   const steps = config.scoreSteps;
   const image = decodePng(Buffer.from(spec.targetPng, 'base64'));
   const box = spec.box ?? { x: 0, y: 0, width: config.width, height: config.height };
   const target = resizeRgba(image, box.width, box.height);
   const grid = { width: config.width, height: config.height };
-  return async (model) => {
-    const report = await evaluateLongRun(model, { target, grid, steps, regrow: false, int8: true, threads });
+  return async (model, floor) => {
+    const stopBelow = Number.isFinite(floor) ? floor : undefined;
+    const report = await evaluateLongRun(model, { target, grid, steps, regrow: false, int8: true, threads, stopBelow });
     // An empty frame can out-score a pattern that is almost right; on a page, nothing is the worst outcome.
     const dead = report.runs.some((run) => run.marks.some((m) => m.died || m.exploded));
     return dead ? 0 : (report.score ?? 0);
@@ -445,7 +450,7 @@ function describe(event: TrainEvent): string | null {
 }
 
 /** What may go with --resume: a run keeps its own settings; only its length and where it runs can change. */
-const RESUME_FLAGS = new Set(['resume', 'iterations', 'threads', 'device', 'quiet', 'json']);
+const RESUME_FLAGS = new Set(['resume', 'iterations', 'threads', 'device', 'quiet', 'json', 'keep-scored']);
 
 /** The new length for a resumed run (--iterations), if given; any other setting is a usage error, not silently ignored. */
 function resumeLength(values: Values, positionals: string[]): number | undefined {
@@ -469,6 +474,7 @@ export const train: Command = {
       throw new CliError((error as Error).message, EXIT.unavailable);
     }
     const threads = values.threads === undefined ? undefined : intValue(values, 'threads', 1, 1, 256);
+    const keepScored = values['keep-scored'] === true;
     const resumeDir = stringValue(values, 'resume');
     let trainer: Trainer;
     let dir: string;
@@ -490,7 +496,7 @@ export const train: Command = {
         const config = validateConfig(saved.config);
         const score = scorerFor(saved.lossSpec, config, threads);
         const loss = await lossFor(saved.lossSpec, saved.config, { device, threads, quiet: values.quiet === true });
-        trainer = await Trainer.resume(saved, loss, { dir, device, threads, onEvent, score }, length);
+        trainer = await Trainer.resume(saved, loss, { dir, device, threads, onEvent, score, keepScored }, length);
         if (length !== undefined && length !== config.iterations && !values.quiet) {
           console.error(`${dir}: ${config.iterations} → ${length} iterations (learning-rate steps at ${config.lrMilestones.map((f) => Math.round(f * length)).join(', ')})`);
         }
@@ -501,7 +507,7 @@ export const train: Command = {
         validateConfig(run.config);
         const loss = await lossFor(run.spec, run.config, runOptions);
         const score = scorerFor(run.spec, run.config, threads);
-        trainer = await Trainer.start(run.config, loss, { dir, device, threads, onEvent, score }, { metadata: run.metadata, lossSpec: run.spec });
+        trainer = await Trainer.start(run.config, loss, { dir, device, threads, onEvent, score, keepScored }, { metadata: run.metadata, lossSpec: run.spec });
       }
     } catch (error) {
       if (error instanceof ConfigError || error instanceof CheckpointError) throw new CliError(error.message, EXIT.badInput);

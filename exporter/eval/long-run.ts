@@ -101,6 +101,12 @@ export interface LongRunOptions {
    * only part of a step, two runs keep two cores busy (docs/performance.md).
    */
   threads?: number;
+  /**
+   * Stop as soon as a PSNR at a step count falls below this, in every run (a trainer's score
+   * that cannot beat its best so far; see `cutRun`). The report then holds the step counts
+   * measured until then, and its score is below `stopBelow` (and at least the full run's).
+   */
+  stopBelow?: number;
 }
 
 export interface StepReport {
@@ -154,6 +160,8 @@ export interface RunReport {
   endChange: number;
   /** With keepFrames: the frame at each step count, over white. */
   frames?: RgbImage[];
+  /** The run stopped early (`stopBelow`): `marks` ends where it stopped; no regrowth, and endChange is NaN. */
+  cut?: boolean;
 }
 
 export interface LongRunReport {
@@ -272,6 +280,8 @@ export interface RunPlan {
   tick: (n: number) => void;
   /** `n` planned steps will not be needed (regrowth finished early): progress only. */
   skip: (n: number) => void;
+  /** With `stopBelow`: a flag (index 0) over shared memory that the first run to fall below it sets, and every run reads. */
+  cut?: { below: number; flag: Int32Array };
 }
 
 /** The largest divisor of `n` up to `max` (a regrowth engine's chunk, so no step is computed in vain). */
@@ -280,9 +290,9 @@ function divisorUpTo(n: number, max: number): number {
   return 1;
 }
 
-/** Runs `engine` forward to step `to` in slices, reporting progress. */
-export async function advance(engine: Engine, to: number, slice: number, tick: (n: number) => void): Promise<void> {
-  while (engine.steps < to) {
+/** Runs `engine` forward to step `to` in slices, reporting progress; stops early between slices once `stopped()` says so. */
+export async function advance(engine: Engine, to: number, slice: number, tick: (n: number) => void, stopped: () => boolean = () => false): Promise<void> {
+  while (engine.steps < to && !stopped()) {
     const n = Math.min(slice, to - engine.steps);
     await engine.run(n);
     tick(n);
@@ -398,32 +408,38 @@ export interface WalkSettings {
   chunk: number;
   threads?: number;
   tick: (n: number) => void;
+  /** Checked between slices of steps: once it says stop, the walk ends without its last step (endChange NaN). */
+  stopped?: () => boolean;
 }
 
 /**
  * Runs `model` from its seed through `events` (sorted step counts; 0 = the seed itself),
  * calling `visit` with the state at each (it may run the engine further, e.g. one step
  * to measure a change). Then one more step: the RMS change of the displayed colours over
- * it (over white) is returned as `endChange`. The engine is disposed of at the end.
+ * it (over white) is returned as `endChange`. The engine is disposed of at the end. When
+ * `settings.stopped` says so, the walk ends at once and `endChange` is NaN.
  */
 export async function walkRun(
   model: NcaModel,
   events: readonly number[],
   settings: WalkSettings,
   visit: (at: number, state: Float32Array, engine: Engine) => Promise<void> | void,
-): Promise<{ endChange: number }> {
+): Promise<{ endChange: number; stopped: boolean }> {
   const { grid } = settings;
   const engine = await createEngine(settings.engine, model, grid, { seed: settings.seed, chunk: settings.chunk, threads: settings.threads });
   try {
     const slice = settings.chunk * 8;
+    const stopped = settings.stopped ?? (() => false);
     for (const at of events) {
-      await advance(engine, at, slice, settings.tick);
+      await advance(engine, at, slice, settings.tick, stopped);
+      if (stopped()) return { endChange: NaN, stopped: true };
       await visit(at, engine.state(), engine);
     }
+    if (stopped()) return { endChange: NaN, stopped: true };
     const last = frameOf(model, engine.state(), grid);
     await engine.run(1);
     settings.tick(1);
-    return { endChange: round(rmsChange(last, frameOf(model, engine.state(), grid)), 5) };
+    return { endChange: round(rmsChange(last, frameOf(model, engine.state(), grid)), 5), stopped: false };
   } finally {
     await engine.dispose();
   }
@@ -439,7 +455,9 @@ export async function evaluateRun(model: NcaModel, weights: RunReport['weights']
   let regrow: RegrowReport | null = null;
   let bestPsnr = -Infinity;
   let mostAlive = 0;
-  const { endChange } = await walkRun(model, events, plan, async (at, state) => {
+  const cut = plan.cut;
+  const stopped = cut ? () => Atomics.load(cut.flag, 0) === 1 : undefined;
+  const walk = await walkRun(model, events, { ...plan, stopped }, async (at, state) => {
     const colours = toColours(model.topology, state, grid);
     const frame = overWhite(colours, grid);
     const p = target ? reportedPsnr(frame, target) : null;
@@ -462,10 +480,11 @@ export async function evaluateRun(model: NcaModel, weights: RunReport['weights']
       if (p !== null) bestPsnr = Math.max(bestPsnr, p);
       mostAlive = Math.max(mostAlive, alive);
       if (plan.keepFrames) frames.push(frame);
+      if (cut && p !== null && round(p, 2) < cut.below) Atomics.store(cut.flag, 0, 1);
     }
     if (plan.regrow && target && at === plan.regrow.at) regrow = await regrowth(model, state, at, round(p!, 2), plan);
   });
-  return { weights, marks: reports, regrow, endChange, ...(plan.keepFrames ? { frames } : {}) };
+  return { weights, marks: reports, regrow, endChange: walk.endChange, ...(plan.keepFrames ? { frames } : {}), ...(walk.stopped ? { cut: true } : {}) };
 }
 
 function failuresOf(runs: RunReport[], thresholds: Thresholds, withTarget: boolean): string[] {
@@ -536,6 +555,7 @@ export async function evaluateLongRun(model: NcaModel, options: LongRunOptions =
     keepFrames: options.keepFrames ?? false,
     tick: counter.tick,
     skip: counter.skip,
+    ...(options.stopBelow !== undefined && target ? { cut: { below: options.stopBelow, flag: new Int32Array(new SharedArrayBuffer(4)) } } : {}),
   };
   const threads = options.threads ?? os.availableParallelism();
   const runs: RunReport[] = [];

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeNca, type NcaModel } from '../../formats/index.ts';
+import { decodeNca, encodeNca, type NcaModel } from '../../formats/index.ts';
 import { decodePng, encodePng } from '../../trainer/image/png.ts';
 import { runNca, trainingScores } from '../helpers/cli.ts';
 import { blobTarget, driftingModel, fixedPointModel, growingModel, solidRed } from '../exporter/eval-models.ts';
@@ -204,10 +204,16 @@ test('nca train --target scores its models as nca eval does: the lowest PSNR, fl
   const out = join(dir, 'scored-run');
   const train = runNca([
     'train', '--target', targetPath, '--out', out, '--iterations', '2', '--steps', '8', '--batch', '2', '--pool', '4', '--hidden', '16',
-    '--score-every', '1', '--score-steps', '20,40', '--preview-every', '0',
+    '--score-every', '1', '--score-steps', '20,40', '--preview-every', '0', '--keep-scored',
   ]);
   assert.equal(train.code, 0, train.stderr);
   const { scores, best } = trainingScores(out);
+  // --keep-scored: every scored model; the kept one is model.nca
+  assert.deepEqual(readdirSync(join(out, 'scored')).sort(), ['iter-000001-average.nca', 'iter-000001-weights.nca', 'iter-000002-average.nca', 'iter-000002-weights.nca']);
+  const weightsOf = (path: string) => decodeNca(new Uint8Array(readFileSync(path))).model.weights;
+  const bestEvent = scores.find((e) => e.iteration === best.iteration)!;
+  const bestFile = `iter-00000${best.iteration}-${bestEvent.averageScore! > bestEvent.score ? 'average' : 'weights'}.nca`;
+  assert.deepEqual(weightsOf(join(out, 'scored', bestFile)), weightsOf(join(out, 'model.nca')));
   assert.deepEqual(scores.map((e) => e.iteration), [1, 2]);
   for (const e of scores) {
     // living runs keep a weight average by default, scored beside the weights

@@ -99,6 +99,28 @@ test('a drifting model fails the PSNR threshold and is flagged as decayed', asyn
   assert.ok(lenient.pass, lenient.failures.join('; '));
 });
 
+test('stopBelow: a model that falls under the floor stops at that step count in every run; at the floor it runs whole', async () => {
+  const options = { target, steps: [2, 5, 12], regrow: false } as const;
+  const full = await evaluateLongRun(driftingModel(target), { ...options, threads: 1 });
+  const at = (steps: number) => full.runs.map((run) => run.marks.find((m) => m.steps === steps)!.psnr!);
+  const floor = Math.max(...at(5)) + 0.01;
+  assert.ok(Math.min(...at(2)) > floor, `the drift is below the floor only from 5 steps on: ${at(2)} / ${floor}`);
+  for (const threads of [1, 2]) {
+    const cut = await evaluateLongRun(driftingModel(target), { ...options, threads, stopBelow: floor });
+    assert.ok(cut.score! < floor && cut.score! >= full.score!, `threads ${threads}: score ${cut.score} between ${full.score} and ${floor}`);
+    assert.ok(cut.stepsRun < full.stepsRun, `threads ${threads}: ${cut.stepsRun} steps of ${full.stepsRun}`);
+    cut.runs.forEach((run, i) => {
+      assert.deepEqual(run.marks, full.runs[i].marks.slice(0, run.marks.length), 'what was measured is the full run\'s');
+      assert.ok(run.marks.every((m) => m.steps <= 5), `threads ${threads}: no run went on past the cut`);
+      assert.equal(run.cut, true);
+    });
+    // one thread: the float run is cut at 5 steps, so the int8 run (after it) stops before its first step count
+    if (threads === 1) assert.deepEqual(cut.runs.map((r) => r.marks.length), [2, 0]);
+  }
+  const whole = await evaluateLongRun(driftingModel(target), { ...options, threads: 2, stopBelow: full.score! });
+  assert.deepEqual(whole.runs, full.runs, 'nothing below the floor: the full report');
+});
+
 test('an exploding model is flagged, with or without a target', async () => {
   for (const t of [target, null]) {
     const report = await evaluateLongRun(explodingModel(), { target: t, grid: { width: 12, height: 10 }, steps: [40], int8: false, regrow: false });

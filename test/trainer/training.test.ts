@@ -237,6 +237,25 @@ test('the weight average follows a = d·a + (1 - d)·w from the initial weights,
   assert.equal(model.metadata.extra?.bestWeights, average > current ? 'average' : 'current');
 });
 
+test('each model is scored against the best so far as its floor (the average against the better of that and the weights\' score)', async () => {
+  const scored: TrainConfig = { ...config, iterations: 3, weightAverage: 0.5, scoreEvery: 1 };
+  const loss = await pixelLoss(spec, scored, { threads: 1 });
+  // scores in call order: (weights, average) at iterations 1, 2, 3
+  const scores = [5, 6, 4, 9, 7, 3];
+  const floors: number[] = [];
+  const trainer = await Trainer.start(scored, loss, {
+    dir: tempDir(),
+    threads: 1,
+    score: async (_m, floor) => {
+      floors.push(floor);
+      return scores[floors.length - 1];
+    },
+  });
+  await trainer.run();
+  await trainer.release();
+  assert.deepEqual(floors, [-Infinity, 5, 6, 6, 9, 9]);
+});
+
 /** w1, b1 and w2 end to end (w1 alone stays put at first: its gradient flows through w2, which starts at zero). */
 function flat(w: Weights): Float32Array {
   return Float32Array.from([...w.w1, ...w.b1, ...w.w2]);

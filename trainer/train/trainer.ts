@@ -16,7 +16,7 @@
  * `weightAverage` a moving average of the weights is kept too, and scored beside them.
  *
  * A run lives in one directory: checkpoint.bin (every `saveEvery` iterations,
- * on stop, and at the end), log.jsonl, previews/*.png and model.nca.
+ * on stop, and at the end), log.jsonl, previews/*.png, model.nca and (keepScored) scored/*.nca.
  */
 import { appendFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -42,7 +42,7 @@ export type TrainEvent =
   | { kind: 'iteration'; iteration: number; loss: number; logs: Record<string, number>; lr: number; steps: number; seconds: number }
   | { kind: 'rollback'; iteration: number; to: number; reason: string; lrScale: number }
   | { kind: 'checkpoint'; iteration: number }
-  | { kind: 'score'; iteration: number; score: number; best: number; bestIteration: number; averageScore?: number }
+  | { kind: 'score'; iteration: number; score: number; best: number; bestIteration: number; averageScore?: number; seconds: number }
   | { kind: 'preview'; iteration: number; path: string }
   | { kind: 'done'; iteration: number; model: string };
 
@@ -50,9 +50,19 @@ export interface TrainerOptions extends SessionOptions {
   /** The run directory. */
   dir: string;
   onEvent?: (event: TrainEvent) => void;
-  /** Long-run quality of a model, higher is better (e.g. the lowest PSNR over a long rollout); used every `scoreEvery` iterations. */
-  score?: (model: NcaModel) => Promise<number>;
+  /**
+   * Long-run quality of a model, higher is better (e.g. the lowest PSNR over a long rollout); used every
+   * `scoreEvery` iterations. A model that scores below `floor` cannot be kept, so its score may be cut
+   * short: any value below `floor` that is at least its true score (a long run stopped at the first
+   * step count under the floor).
+   */
+  score?: (model: NcaModel, floor: number) => Promise<number>;
+  /** Also write every scored model to scored/iter-NNNNNN-{weights,average}.nca (float32), e.g. to rescore them later. */
+  keepScored?: boolean;
 }
+
+/** Where `keepScored` puts every scored model, in the run directory. */
+export const SCORED_DIR = 'scored';
 
 /** Consecutive rollbacks without a good checkpoint in between before the run gives up. */
 const MAX_ROLLBACKS = 6;
@@ -186,13 +196,19 @@ export class Trainer {
     return join(this.options.dir, MODEL_FILE);
   }
 
-  /** Scores the current model (and the weights' average); a new best is written to model.nca at once, so a killed run keeps it. */
+  /**
+   * Scores the current model (and the weights' average); a new best is written to model.nca at once, so a killed run keeps it.
+   * Each is scored against the best so far as its floor, so a loser's long run stops early (its logged score is then an upper bound).
+   */
   private async scoreModel(): Promise<void> {
     const it = this.state.iteration;
+    const started = performance.now();
     const current = this.model();
-    const score = await this.options.score!(current);
+    const floor = this.state.best?.score ?? -Infinity;
+    const score = await this.options.score!(current, floor);
     const averaged = this.state.average ? this.model(true) : null;
-    const averageScore = averaged ? await this.options.score!(averaged) : -Infinity;
+    const averageScore = averaged ? await this.options.score!(averaged, Math.max(floor, score)) : -Infinity;
+    if (this.options.keepScored) await this.keepScored(it, current, averaged);
     const [top, model, weights] = averageScore > score ? [averageScore, averaged!, 'average'] : [score, current, 'current'];
     const best = this.state.best;
     if (!best || top > best.score) {
@@ -207,9 +223,18 @@ export class Trainer {
       best: this.state.best!.score,
       bestIteration: this.state.best!.iteration,
       ...(averaged ? { averageScore } : {}),
+      seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
     };
     await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
     this.emit(event);
+  }
+
+  private async keepScored(it: number, current: NcaModel, averaged: NcaModel | null): Promise<void> {
+    const dir = join(this.options.dir, SCORED_DIR);
+    await mkdir(dir, { recursive: true });
+    const name = (which: string) => join(dir, `iter-${String(it).padStart(6, '0')}-${which}.nca`);
+    await writeModel(name('weights'), current);
+    if (averaged) await writeModel(name('average'), averaged);
   }
 
   /** One iteration; returns why it failed (NaN/Inf) or null. */
