@@ -319,16 +319,19 @@ async function regrowth(model: NcaModel, state: Float32Array, at: number, before
     engine.setState(erased, at);
     const offsets = offsetsUpTo(r.shift);
     const targets = offsets.map(([dx, dy]) => shifted(target!, dx, dy));
-    // The best PSNR over the offsets; the first (in place) wins ties.
-    const score = (): { psnr: number; moved: [number, number] } => {
+    const psnrs = () => {
       const frame = frameOf(model, engine.state(), grid);
-      const psnrs = targets.map((t) => reportedPsnr(frame, t));
-      const best = psnrs.indexOf(Math.max(...psnrs));
-      return { psnr: psnrs[best], moved: offsets[best] };
+      return targets.map((t) => reportedPsnr(frame, t));
+    };
+    // The best PSNR over the offsets; the first (in place) wins ties.
+    const best = (of: number[]): { psnr: number; moved: [number, number] } => {
+      const i = of.indexOf(Math.max(...of));
+      return { psnr: of[i], moved: offsets[i] };
     };
     let steps: number | null = null;
     let k = 0;
-    let end = score();
+    const erasedPsnrs = psnrs();
+    let end = best(erasedPsnrs);
     for (;;) {
       if (end.psnr >= before - r.withinDb) {
         steps = k;
@@ -339,11 +342,10 @@ async function regrowth(model: NcaModel, state: Float32Array, at: number, before
       await engine.run(n);
       plan.tick(n);
       k += n;
-      end = score();
+      end = best(psnrs());
     }
     plan.skip(r.max - k); // the budget not needed, so the progress total adds up
-    const psnrErased = reportedPsnr(frameOf(model, erased, grid), target!);
-    return { at, psnrBefore: before, psnrErased: round(psnrErased, 2), steps, psnrEnd: round(end.psnr, 2), moved: end.moved, max: r.max, every: r.every, withinDb: r.withinDb, shift: r.shift };
+    return { at, psnrBefore: before, psnrErased: round(erasedPsnrs[0], 2), steps, psnrEnd: round(end.psnr, 2), moved: end.moved, max: r.max, every: r.every, withinDb: r.withinDb, shift: r.shift };
   } finally {
     await engine.dispose();
   }
