@@ -68,6 +68,9 @@ Options:
                          living models, else 0 = never)
   --age-every N          iterations between agings (default 200 for living models,
                          else 50)
+  --age-elders           age the same pool slots every time, so that they grow
+                         tens of thousands of steps old (default: the batch just
+                         trained; docs/trainer.md)
   --hidden N             hidden units of the update network (default 128)
   --lr X                 Adam learning rate (default 0.002)
   --lr-milestones F,..   fractions of the run at which the rate is multiplied by 0.4
@@ -141,6 +144,7 @@ const options = {
   'pool-start': { type: 'string' },
   'age-steps': { type: 'string' },
   'age-every': { type: 'string' },
+  'age-elders': { type: 'boolean' },
   'overflow-weight': { type: 'string' },
   qat: { type: 'boolean' },
   'no-qat': { type: 'boolean' },
@@ -401,6 +405,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     ...poolStartValue(values, living, batch, poolSize),
     ageSteps: intValue(values, 'age-steps', defaults.ageSteps, 0),
     ageEvery: intValue(values, 'age-every', defaults.ageEvery, 1),
+    ageElders: values['age-elders'] === true,
     lr: numberValue(values, 'lr', SOURCE_METHOD.lr, 1e-8, 1),
     lrMilestones: milestonesValue(values, defaults.lrMilestones),
     damage: intValue(values, 'damage', living ? Math.floor(batch / 4) : 0, 0),

@@ -163,8 +163,9 @@ test('pool ageing runs the batch just trained ageSteps more steps (as the refere
   const ageSteps = 5;
   // Two iterations of batch 1 from a pool of 2: ageing after iteration 0 is ruled out by
   // ageEvery 2 (first pair) and by a pool that is not full yet (second pair).
+  // Third: ageElders ages slot 0 (the first `batch` slots) whichever slot was trained.
   const base: TrainConfig = { ...config, poolSize: 2, batch: 1, iterations: 2, saveEvery: 1 };
-  for (const variant of [{ ageEvery: 2 }, { ageEvery: 1, poolStart: 1 }]) {
+  for (const variant of [{ ageEvery: 2 }, { ageEvery: 1, poolStart: 1 }, { ageEvery: 2, ageElders: true, poolSize: 4 }]) {
     const pools = async (ageing: number) => {
       const c: TrainConfig = { ...base, ...variant, ageSteps: ageing };
       const dir = tempDir();
@@ -183,8 +184,14 @@ test('pool ageing runs the batch just trained ageSteps more steps (as the refere
     assert.deepEqual(flat(aged[1].weights), flat(plain[1].weights), 'ageing leaves training alone');
     const stateSize = base.topology.channels * size * size;
     const slotOf = (p: Float32Array, s: number) => p.subarray(s * stateSize, (s + 1) * stateSize);
-    const touched = [0, 1].filter((s) => slotOf(aged[1].pool, s).some((v, i) => v !== slotOf(plain[1].pool, s)[i]));
-    assert.equal(touched.length, 1, 'exactly the trained slot is aged');
+    const slots = [...Array((variant as TrainConfig).poolSize ?? base.poolSize).keys()];
+    const differ = (a: Float32Array, b: Float32Array) => slots.filter((s) => slotOf(a, s).some((v, i) => v !== slotOf(b, s)[i]));
+    const trained = differ(plain[1].pool, plain[0].pool);
+    const touched = differ(aged[1].pool, plain[1].pool);
+    if ('ageElders' in variant) {
+      assert.ok(trained.length === 1 && trained[0] !== 0, `iteration 1 trained slot ${trained}, not the elder`);
+      assert.deepEqual(touched, [0], 'the elder slot is aged, not the one trained');
+    } else assert.deepEqual(touched, trained, 'exactly the trained slot is aged');
     const model = { topology: base.topology, weights: aged[1].weights, seed: { kind: 'noise' as const }, metadata: {} };
     const shape = { batch: 1, channels: base.topology.channels, height: size, width: size };
     let expected = takeHwc(slotOf(plain[1].pool, touched[0]), shape, 0);

@@ -53,6 +53,12 @@ export interface TrainConfig {
    */
   ageSteps: number;
   ageEvery: number;
+  /**
+   * Age the same pool slots every time (the first `batch`), not the batch just trained: a state
+   * there grows older with every ageing until a seed replaces it, tens of thousands of steps
+   * instead of `ageSteps` (docs/trainer.md). Optional in checkpoints from before it: false.
+   */
+  ageElders?: boolean;
   /** Score the model with the trainer's `score` function every n iterations and keep the best; 0 = never (keep the last). */
   scoreEvery: number;
   /** Step counts of the long run that scores the model (the score is its lowest PSNR over them). */

@@ -262,7 +262,10 @@ export class Trainer {
     if (s.average) updateAverage(s.average, s.weights, c.weightAverage);
 
     this.pool.scatter(slots, final, result.perSample && deadLast(result.perSample, final, this.shape, c.topology));
-    if (c.ageSteps > 0 && (it + 1) % c.ageEvery === 0 && activePoolSize(c, it) === c.poolSize) await this.age(slots, final, it);
+    if (c.ageSteps > 0 && (it + 1) % c.ageEvery === 0 && activePoolSize(c, it) === c.poolSize) {
+      const elders = range(0, c.batch);
+      await (c.ageElders ? this.age(elders, this.pool.gather(elders), it) : this.age(slots, final, it));
+    }
     s.iteration++;
     const event: TrainEvent = { kind: 'iteration', iteration: it, loss: result.loss, logs: result.logs, lr, steps, seconds: (performance.now() - started) / 1000 };
     await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
@@ -271,8 +274,8 @@ export class Trainer {
   }
 
   /**
-   * Pool ageing: runs the batch just written back `ageSteps` more steps with the new weights and
-   * writes it back, keeping each state's loss. Why: a state otherwise lives at most about
+   * Pool ageing: runs the batch just written back (or, `ageElders`, the first `batch` slots) `ageSteps`
+   * more steps with the new weights and writes it back, keeping each state's loss. Why: a state otherwise lives at most about
    * (iterations x batch / pool) visits of maxSteps steps, about 10^3 steps, and models trained so
    * shrank slowly from there and died between 10^4 and 10^5 steps (docs/trainer.md); an aged state
    * that has decayed is trained back to the target like a damaged one. Masks come from their own
