@@ -68,9 +68,10 @@ Options:
                          living models, else 0 = never)
   --age-every N          iterations between agings (default 200 for living models,
                          else 50)
-  --age-elders           age the same pool slots every time, so that they grow
-                         tens of thousands of steps old (default: the batch just
-                         trained; docs/trainer.md)
+  --age-elders, --no-age-elders
+                         age the same pool slots every time, so that they grow
+                         tens of thousands of steps old (default for living
+                         models), or the batch just trained (docs/trainer.md)
   --hidden N             hidden units of the update network (default 128)
   --lr X                 Adam learning rate (default 0.002)
   --lr-milestones F,..   fractions of the run at which the rate is multiplied by 0.4
@@ -145,6 +146,7 @@ const options = {
   'age-steps': { type: 'string' },
   'age-every': { type: 'string' },
   'age-elders': { type: 'boolean' },
+  'no-age-elders': { type: 'boolean' },
   'overflow-weight': { type: 'string' },
   qat: { type: 'boolean' },
   'no-qat': { type: 'boolean' },
@@ -352,7 +354,7 @@ const TEXTURE_SCORE_STEPS = [250, 1000];
  * at 10^4 over five icon runs and let fewer models die by 10^5, though it lost both Chromium draws
  * (session 11, docs/performance.md).
  */
-const LIVING_DEFAULTS = { batch: 8, poolSize: 1024, poolStart: 256, ageSteps: 4000, ageEvery: 200, seedEvery: 1, clamp: 3, scoreEvery: 200, iterations: LIVING_ITERATIONS, weightAverage: 0.99, damageShape: 'mixed' as const };
+const LIVING_DEFAULTS = { batch: 8, poolSize: 1024, poolStart: 256, ageSteps: 4000, ageEvery: 200, ageElders: true, seedEvery: 1, clamp: 3, scoreEvery: 200, iterations: LIVING_ITERATIONS, weightAverage: 0.99, damageShape: 'mixed' as const };
 
 /** --pool-start, or a living run's default (256, within [batch, pool]); absent = no growth. */
 function poolStartValue(values: Values, living: boolean, batch: number, poolSize: number): { poolStart?: number } {
@@ -405,7 +407,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     ...poolStartValue(values, living, batch, poolSize),
     ageSteps: intValue(values, 'age-steps', defaults.ageSteps, 0),
     ageEvery: intValue(values, 'age-every', defaults.ageEvery, 1),
-    ageElders: values['age-elders'] === true,
+    ageElders: values['no-age-elders'] === true ? false : values['age-elders'] === true || defaults.ageElders,
     lr: numberValue(values, 'lr', SOURCE_METHOD.lr, 1e-8, 1),
     lrMilestones: milestonesValue(values, defaults.lrMilestones),
     damage: intValue(values, 'damage', living ? Math.floor(batch / 4) : 0, 0),

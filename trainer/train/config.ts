@@ -56,7 +56,7 @@ export interface TrainConfig {
   /**
    * Age the same pool slots every time (the first `batch`), not the batch just trained: a state
    * there grows older with every ageing until a seed replaces it, tens of thousands of steps
-   * instead of `ageSteps` (docs/trainer.md). Optional in checkpoints from before it: false.
+   * instead of `ageSteps` (docs/trainer.md). Absent in checkpoints from before it: false.
    */
   ageElders?: boolean;
   /** Score the model with the trainer's `score` function every n iterations and keep the best; 0 = never (keep the last). */
@@ -90,6 +90,7 @@ export const SOURCE_METHOD: TrainConfig = {
   previewEvery: 50,
   ageSteps: 0,
   ageEvery: 50,
+  ageElders: false,
   scoreEvery: 0,
   scoreSteps: [500, 2000, 6000],
 };
@@ -123,6 +124,7 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   positiveInt('previewEvery', c.previewEvery, 0);
   c.ageSteps ??= 0; // checkpoints from before pool ageing
   c.ageEvery ??= SOURCE_METHOD.ageEvery;
+  c.ageElders ??= false; // checkpoints from before elder states
   positiveInt('ageSteps', c.ageSteps, 0);
   positiveInt('ageEvery', c.ageEvery);
   c.scoreEvery ??= 0; // checkpoints from before scoring
