@@ -103,7 +103,7 @@ export interface LongRunOptions {
   threads?: number;
   /**
    * Stop as soon as a PSNR at a step count falls below this, in every run (a trainer's score
-   * that cannot beat its best so far; see `cutRun`). The report then holds the step counts
+   * that cannot beat its best so far). The report then holds the step counts
    * measured until then, and its score is below `stopBelow` (and at least the full run's).
    */
   stopBelow?: number;

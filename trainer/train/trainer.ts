@@ -262,10 +262,7 @@ export class Trainer {
     if (s.average) updateAverage(s.average, s.weights, c.weightAverage);
 
     this.pool.scatter(slots, final, result.perSample && deadLast(result.perSample, final, this.shape, c.topology));
-    if (c.ageSteps > 0 && (it + 1) % c.ageEvery === 0 && activePoolSize(c, it) === c.poolSize) {
-      const elders = range(0, c.batch);
-      await (c.ageElders ? this.age(elders, this.pool.gather(elders), it) : this.age(slots, final, it));
-    }
+    if (c.ageSteps > 0 && (it + 1) % c.ageEvery === 0 && activePoolSize(c, it) === c.poolSize) await this.age(c.ageElders ? range(0, c.batch) : slots, it);
     s.iteration++;
     const event: TrainEvent = { kind: 'iteration', iteration: it, loss: result.loss, logs: result.logs, lr, steps, seconds: (performance.now() - started) / 1000 };
     await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
@@ -281,10 +278,10 @@ export class Trainer {
    * that has decayed is trained back to the target like a damaged one. Masks come from their own
    * seeds (negative iterations), so a run still repeats exactly.
    */
-  private async age(slots: number[], batch: Float32Array, it: number): Promise<void> {
+  private async age(slots: number[], it: number): Promise<void> {
     const c = this.state.config;
     const maskSeeds = slots.map((_, b) => maskSeed(c.runSeed, -1 - it, b));
-    const aged = await this.rollout.advance(batch, this.state.weights, maskSeeds, c.ageSteps);
+    const aged = await this.rollout.advance(this.pool.gather(slots), this.state.weights, maskSeeds, c.ageSteps);
     slots.forEach((slot, b) => this.pool.set(slot, aged.subarray(b * this.pool.stateSize, (b + 1) * this.pool.stateSize)));
   }
 
