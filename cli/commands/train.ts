@@ -84,6 +84,9 @@ Options:
   --seed-every N         every N-th iteration a seed replaces the worst batch
                          state (default 1; 8 with --no-alive)
   --overflow-weight X    weight of the mean overflow penalty (default 1)
+  --settle-weight X      weight of the settling loss, the mean squared change of the
+                         last step over every channel, which pulls the state to a
+                         fixed point (default 0 = none; docs/trainer.md)
   --score-every N        score the model by a long run every N iterations and keep
                          the best (default 200 for living models, else 100; 0 = keep
                          the last); textures are scored by the texture score
@@ -148,6 +151,7 @@ const options = {
   'age-elders': { type: 'boolean' },
   'no-age-elders': { type: 'boolean' },
   'overflow-weight': { type: 'string' },
+  'settle-weight': { type: 'string' },
   qat: { type: 'boolean' },
   'no-qat': { type: 'boolean' },
   'run-seed': { type: 'string' },
@@ -415,6 +419,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     weightAverage: numberValue(values, 'weight-average', defaults.weightAverage, 0, 0.999999),
     seedEvery: intValue(values, 'seed-every', defaults.seedEvery, 1),
     overflowWeight: numberValue(values, 'overflow-weight', SOURCE_METHOD.overflowWeight, 0, 1e6),
+    settleWeight: numberValue(values, 'settle-weight', defaults.settleWeight ?? 0, 0, 1e6),
     qat: values['no-qat'] === true ? false : values.qat === true || (living && values.qat !== false),
     runSeed: intValue(values, 'run-seed', 0, 0, 0xffffffff),
     saveEvery: intValue(values, 'save-every', SOURCE_METHOD.saveEvery, 1),

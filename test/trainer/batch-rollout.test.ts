@@ -61,8 +61,10 @@ test('forward, backward and advance over two worker threads give the unsplit rol
 
   const rng = new Rng(8);
   const gradFinal = Float32Array.from(final, () => rng.normal());
-  const expected = await whole.backward(trajectory, weights, masks, gradFinal);
-  const got = await split.backward(weights, gradFinal);
+  const gradPrevious = Float32Array.from(final, () => rng.normal());
+  assert.deepEqual(await split.previous(), trajectory.previous);
+  const expected = await whole.backward(trajectory, weights, masks, gradFinal, gradPrevious);
+  const got = await split.backward(weights, gradFinal, gradPrevious);
   assert.deepEqual(got.state, expected.state);
   for (const name of ['w1', 'b1', 'w2'] as const) {
     const e = expected.weights[name]!;

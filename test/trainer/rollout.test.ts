@@ -51,8 +51,10 @@ test('forward steps match the reference core cell for cell (non-square grid, pad
   const traj = await rollout.forward(x0, weights, batchMasks(topology, wide, seeds), 6);
   seeds.forEach((s, b) => {
     let ref = createState(model(weights), wide, s);
-    for (let k = 0; k < 6; k++) ref = step(model(weights), ref, wide, standardMask(topology, wide, s, k));
+    let previous = ref;
+    for (let k = 0; k < 6; k++) [previous, ref] = [ref, step(model(weights), ref, wide, standardMask(topology, wide, s, k))];
     assert.ok(maxDiff(takeHwc(traj.final, wideShape, b), ref) < 1e-4, `slot ${b} differs`);
+    assert.ok(maxDiff(takeHwc(traj.previous, wideShape, b), previous) < 1e-4, `slot ${b}: the state before the last step differs`);
   });
   await rollout.release();
 });
@@ -219,17 +221,18 @@ describe('v1.1 alive masking and clamp', () => {
     await rollout.release();
   });
 
-  test('backward matches central differences (alive masking and clamp pass gradients only where they let values through)', async () => {
+  test('backward matches central differences (alive masking and clamp pass gradients only where they let values through; a gradient for the state before the last step)', async () => {
     const weights = randomWeights(8, 0.05); // larger weights make float32 rounding dominate the differences
     const masks = batchMasks(living, wide, seeds);
     const x0 = blobs();
     const rng = new Rng(10);
     const r = Float32Array.from(x0, () => rng.normal());
+    const q = Float32Array.from(x0, () => rng.normal()); // the loss also reads the state before the last step (the settling loss)
     const rollout = await NcaRollout.create(living, livingShape, { threads: 1, segmentSteps: 2 });
-    const grads = await rollout.backward(await rollout.forward(x0, weights, masks, 5), weights, masks, r);
+    const grads = await rollout.backward(await rollout.forward(x0, weights, masks, 5), weights, masks, r, q);
     const loss = async (x: Float32Array, w: Weights) => {
       const traj = await rollout.forward(x, w, masks, 5);
-      return traj.final.reduce((sum, v, i) => sum + v * r[i], 0);
+      return traj.final.reduce((sum, v, i) => sum + v * r[i], 0) + traj.previous.reduce((sum, v, i) => sum + v * q[i], 0);
     };
     const eps = 1e-4;
     for (const [what, a, grad] of [['w1', weights.w1, grads.weights.w1], ['w2', weights.w2, grads.weights.w2], ['state', x0, grads.state]] as const) {

@@ -127,6 +127,7 @@ test('bad settings are rejected with the setting named', () => {
   assert.throws(() => validateConfig({ ...config, damage: 2 }), (e: Error) => e instanceof ConfigError && /damage/.test(e.message));
   assert.throws(() => validateConfig({ ...config, damage: 1, damageShape: 'square' as never }), (e: Error) => e instanceof ConfigError && /damageShape/.test(e.message));
   assert.throws(() => validateConfig({ ...config, weightAverage: 1 }), (e: Error) => e instanceof ConfigError && /weightAverage/.test(e.message));
+  assert.throws(() => validateConfig({ ...config, settleWeight: -1 }), (e: Error) => e instanceof ConfigError && /settleWeight/.test(e.message));
   assert.throws(() => validateConfig({ ...config, poolStart: 7 }), (e: Error) => e instanceof ConfigError && /poolStart.*poolSize/.test(e.message));
   assert.throws(() => validateConfig({ ...config, poolStart: 1 }), (e: Error) => e instanceof ConfigError && /batch.*poolStart/.test(e.message));
 });
@@ -201,6 +202,45 @@ test('pool ageing runs the batch just trained ageSteps more steps (as the refere
     assert.ok(error < 1e-4, `aged state off the reference by ${error}`);
     assert.ok(distance(got, takeHwc(slotOf(plain[1].pool, touched[0]), shape, 0)) > 1e-3, 'ageing changed the state');
   }
+});
+
+test('the settling loss: the logged term is the mean squared change of the last step (as the reference core), weighted into the loss', async () => {
+  const settleWeight = 7;
+  const c: TrainConfig = { ...config, iterations: 2, saveEvery: 1, settleWeight };
+  const dir = tempDir();
+  const checkpoints: ReturnType<typeof decodeCheckpoint>[] = [];
+  const events: TrainEvent[] = [];
+  const trainer = await Trainer.start(c, await pixelLoss(spec, c, { threads: 1 }), {
+    dir,
+    threads: 1,
+    onEvent: (e) => {
+      events.push(e);
+      if (e.kind === 'checkpoint') checkpoints.push(decodeCheckpoint(readFileSync(join(dir, CHECKPOINT_FILE))));
+    },
+  });
+  await trainer.run();
+  await trainer.release();
+  // Iteration 0 starts from w2 = 0 (no change: settle 0); iteration 1 runs the seeds with the weights saved after iteration 0.
+  const [first, second] = events.filter((e): e is Extract<TrainEvent, { kind: 'iteration' }> => e.kind === 'iteration');
+  assert.equal(first.logs.settle, 0);
+  const before = checkpoints[0];
+  const stateSize = c.topology.channels * size * size;
+  const shape = { batch: 1, channels: c.topology.channels, height: size, width: size };
+  const seedState = takeHwc(before.pool.subarray(0, stateSize), shape, 0);
+  for (let slot = 1; slot < c.poolSize; slot++) assert.deepEqual(before.pool.subarray(slot * stateSize, (slot + 1) * stateSize), before.pool.subarray(0, stateSize), 'every pool state is the seed');
+  const model = { topology: c.topology, weights: before.weights, seed: { kind: 'noise' as const }, metadata: {} };
+  let sum = 0;
+  for (let b = 0; b < c.batch; b++) {
+    let x = seedState;
+    let previous = x;
+    for (let k = 0; k < second.steps; k++) [previous, x] = [x, step(model, x, c, standardMask(c.topology, c, maskSeed(c.runSeed, 1, b), k))];
+    sum += x.reduce((s, v, i) => s + (v - previous[i]) ** 2, 0);
+  }
+  const expected = sum / (c.batch * stateSize);
+  assert.ok(expected > 0, 'the last step changed the state');
+  assert.ok(Math.abs(second.logs.settle - expected) < 1e-3 * expected, `settle ${second.logs.settle}, reference ${expected}`);
+  const total = second.logs.pixel + c.overflowWeight * second.logs.overflow + settleWeight * second.logs.settle;
+  assert.ok(Math.abs(second.loss - total) < 1e-6 * total, `loss ${second.loss}, terms ${total}`);
 });
 
 test('the weight average follows a = d·a + (1 - d)·w from the initial weights, is checkpointed, and is scored beside the weights', async () => {

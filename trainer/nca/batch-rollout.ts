@@ -24,7 +24,7 @@ interface Part {
   /** The first slot and the number of slots this part runs. */
   from: number;
   batch: number;
-  call(method: 'forward' | 'backward' | 'advance', args: unknown[]): Promise<unknown>;
+  call(method: 'forward' | 'backward' | 'advance' | 'previous', args: unknown[]): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -69,9 +69,19 @@ export class BatchRollout {
     return this.stepped('forward', state, weights, seeds, steps);
   }
 
-  /** dL/d(initial state) and dL/d(weights) of the last forward pass, given dL/d(its final state). */
-  async backward(weights: Weights, gradFinal: Float32Array): Promise<RolloutGradients> {
-    const grads = (await Promise.all(this.parts.map((p) => p.call('backward', [weights, this.slice(gradFinal, p)])))) as RolloutGradients[];
+  /** The state before the last step of the last forward pass, [B, C, H, W]. */
+  async previous(): Promise<Float32Array> {
+    return this.joined(await Promise.all(this.parts.map((p) => p.call('previous', []))));
+  }
+
+  /**
+   * dL/d(initial state) and dL/d(weights) of the last forward pass, given dL/d(its final state)
+   * and, when the loss also read `previous()`, dL/d(that state).
+   */
+  async backward(weights: Weights, gradFinal: Float32Array, gradPrevious?: Float32Array): Promise<RolloutGradients> {
+    // always three arguments: a worker appends its event callback after them
+    const args = (p: Part) => [weights, this.slice(gradFinal, p), gradPrevious && this.slice(gradPrevious, p)];
+    const grads = (await Promise.all(this.parts.map((p) => p.call('backward', args(p))))) as RolloutGradients[];
     const sum = grads[0].weights;
     for (const g of grads.slice(1)) {
       for (const [name, d] of Object.entries(g.weights) as [keyof Weights, Float32Array | undefined][]) {

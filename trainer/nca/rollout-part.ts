@@ -33,12 +33,18 @@ export class RolloutPart {
     return this.last.trajectory.final;
   }
 
-  /** The gradients of the last forward pass, given dL/d(its final state); that trajectory is then dropped. */
-  async backward(weights: Weights, gradFinal: Float32Array): Promise<RolloutGradients> {
+  /** The state before the last step of the last forward pass. */
+  previous(): Float32Array {
+    if (!this.last) throw new Error('rollout part: previous() without a forward() before it');
+    return this.last.trajectory.previous;
+  }
+
+  /** The gradients of the last forward pass, given dL/d(its final state) and optionally dL/d(its previous state); that trajectory is then dropped. */
+  async backward(weights: Weights, gradFinal: Float32Array, gradPrevious?: Float32Array): Promise<RolloutGradients> {
     const last = this.last;
     if (!last) throw new Error('rollout part: backward() without a forward() before it');
     this.last = null;
-    return this.rollout.backward(last.trajectory, weights, last.masks, gradFinal);
+    return this.rollout.backward(last.trajectory, weights, last.masks, gradFinal, gradPrevious);
   }
 
   /** `steps` steps without records (pool ageing): constant memory. */

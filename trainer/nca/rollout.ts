@@ -56,6 +56,8 @@ export interface Trajectory {
   steps: number;
   /** [B, C, H, W] */
   final: Float32Array;
+  /** The state before the last step, [B, C, H, W] (what the last step changed: the settling loss, trainer/train/settle.ts). */
+  previous: Float32Array;
   /** With segmentSteps > 1: the state before step k, for k = 0, n, 2n, ..., cell-major (layout.ts). */
   checkpoints: Map<number, Float32Array>;
   /** With segmentSteps = 1: every step's record. */
@@ -115,13 +117,15 @@ export class NcaRollout {
     const checkpoints = new Map<number, Float32Array>();
     const records: StepRecord[] = [];
     let x = toCells(state, this.shape);
+    let previous = x;
     for (let k = 0; k < steps; k++) {
       if (this.segmentSteps > 1 && k % this.segmentSteps === 0) checkpoints.set(k, x);
       const out = await this.stepWithFeatures(x, weights, masks(k));
       if (this.segmentSteps === 1) records.push(out.record);
+      previous = x;
       x = out.y;
     }
-    return { steps, final: fromCells(x, this.shape), checkpoints, records };
+    return { steps, final: fromCells(x, this.shape), previous: fromCells(previous, this.shape), checkpoints, records };
   }
 
   /** `steps` steps keeping no record (no gradient will be asked for): a long run in constant memory. */
@@ -131,8 +135,11 @@ export class NcaRollout {
     return fromCells(x, this.shape);
   }
 
-  /** dL/d(initial state) and dL/d(weights), given dL/d(final state). */
-  async backward(trajectory: Trajectory, weights: Weights, masks: MaskSource, gradFinal: Float32Array): Promise<RolloutGradients> {
+  /**
+   * dL/d(initial state) and dL/d(weights), given dL/d(final state) and, where the loss also reads
+   * the state before the last step (trajectory.previous), dL/d(that state), added in there.
+   */
+  async backward(trajectory: Trajectory, weights: Weights, masks: MaskSource, gradFinal: Float32Array, gradPrevious?: Float32Array): Promise<RolloutGradients> {
     const feeds = this.weightFeeds(weights);
     const sums = Object.fromEntries(WEIGHT_NAMES.map((n) => [n, new Float64Array(feeds[n].length)]));
     let g = toCells(gradFinal, this.shape);
@@ -144,6 +151,7 @@ export class NcaRollout {
         const session = await this.session(f.capacity, true);
         const [gx, ...dWeights] = await session.runList({ features, cells: f.cells, neighbours: f.neighbours, gy: g, ...(pass ? { pass } : {}), ...feeds });
         g = gx as Float32Array;
+        if (gradPrevious && k === trajectory.steps - 1) addInto(g, toCells(gradPrevious, this.shape));
         WEIGHT_NAMES.forEach((n, j) => {
           const d = dWeights[j] as Float32Array;
           const s = sums[n];
@@ -220,6 +228,11 @@ export class NcaRollout {
     await Promise.all([...this.graphs.values()].map(async (s) => (await s).release()));
     this.graphs.clear();
   }
+}
+
+/** sum += add, elementwise. */
+function addInto(sum: Float32Array, add: Float32Array): void {
+  for (let i = 0; i < sum.length; i++) sum[i] += add[i];
 }
 
 /** The update mask, kept only where `keep` is set. */

@@ -29,6 +29,11 @@ export interface TrainConfig {
   seedOffset?: [number, number];
   /** Weight of the mean overflow penalty |x - clamp(x, -1, 1)|. */
   overflowWeight: number;
+  /**
+   * Weight of the settling loss, mean squared change of the rollout's last step over every
+   * channel (trainer/train/settle.ts); 0 = none. Absent in checkpoints from before it: 0.
+   */
+  settleWeight?: number;
   /** Batch states damaged (part of them erased) per iteration; 0 = none. */
   damage: number;
   /** What damage erases: a random disc, a random half-plane, or either (see trainer/pixel/damage.ts). */
@@ -81,6 +86,7 @@ export const SOURCE_METHOD: TrainConfig = {
   seedEvery: 8,
   seed: 'noise',
   overflowWeight: 1,
+  settleWeight: 0,
   damage: 0,
   damageShape: 'disc',
   weightAverage: 0,
@@ -145,6 +151,8 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   c.weightAverage ??= 0; // checkpoints from before weight averages
   if (!(c.weightAverage >= 0 && c.weightAverage < 1)) throw new ConfigError(`weightAverage must be in [0, 1), got ${c.weightAverage}`);
   if (!(c.overflowWeight >= 0)) throw new ConfigError(`overflowWeight must be >= 0, got ${c.overflowWeight}`);
+  c.settleWeight ??= 0; // checkpoints from before the settling loss
+  if (!(c.settleWeight >= 0) || !Number.isFinite(c.settleWeight)) throw new ConfigError(`settleWeight must be a number >= 0, got ${c.settleWeight}`);
   if (c.seed !== 'noise' && c.seed !== 'cell') throw new ConfigError(`seed must be "noise" or "cell", got ${c.seed}`);
   if (!Number.isInteger(c.runSeed)) throw new ConfigError(`runSeed must be an integer, got ${c.runSeed}`);
   return c;

@@ -5,6 +5,7 @@
  * loss each state had when written back (when the loss ranks states) -> every
  * `seedEvery`-th iteration a fresh seed replaces the worst -> optional damage
  * to the best -> run a random minSteps-maxSteps steps -> loss and dLoss/dState
+ * (plus, with `settleWeight`, the size of the last step's change: settle.ts)
  * -> backward through the rollout -> per-parameter gradient normalisation ->
  * Adam with step decay -> write the batch back, with each state's loss -> every
  * `ageEvery`-th iteration once the pool is full, age that batch (`ageSteps`
@@ -36,6 +37,7 @@ import { CheckpointError, copyWeights, loadCheckpoint, MODEL_FILE, modelOf, save
 import { validateConfig, type TrainConfig } from './config.ts';
 import type { Loss } from './loss.ts';
 import { activePoolSize, Pool } from './pool.ts';
+import { settleTerm } from './settle.ts';
 import { seedRecipe, seedState } from './seeds.ts';
 
 export type TrainEvent =
@@ -253,8 +255,14 @@ export class Trainer {
 
     const final = await this.rollout.forward(x, s.weights, maskSeeds, steps);
     const result = await this.loss.evaluate(final, this.shape, it);
+    const settle = c.settleWeight! > 0 ? settleTerm(final, await this.rollout.previous(), c.settleWeight!) : null;
+    if (settle) {
+      result.loss += c.settleWeight! * settle.value;
+      result.logs.settle = settle.value;
+      for (let i = 0; i < result.grad.length; i++) result.grad[i] += settle.gradFinal[i];
+    }
     if (!Number.isFinite(result.loss)) return `loss is ${result.loss}`;
-    const grads = await this.rollout.backward(s.weights, result.grad);
+    const grads = await this.rollout.backward(s.weights, result.grad, settle?.gradPrevious);
     const g = grads.weights as unknown as Record<string, Float32Array>;
     normalizeGradients(g);
     adamStep(s.weights as unknown as Record<string, Float32Array>, g, s.adam, lr);
