@@ -64,6 +64,12 @@ export interface TrainConfig {
    * instead of `ageSteps` (docs/trainer.md). Absent in checkpoints from before it: false.
    */
   ageElders?: boolean;
+  /**
+   * With `ageElders`: a living elder never makes way for a seed and is never damaged, so a state
+   * that drifted while ageing is trained back at every visit instead of being replaced at its
+   * second (docs/trainer.md). A dead elder is still reseeded. Absent in older checkpoints: false.
+   */
+  keepElders?: boolean;
   /** Score the model with the trainer's `score` function every n iterations and keep the best; 0 = never (keep the last). */
   scoreEvery: number;
   /** Step counts of the long run that scores the model (the score is its lowest PSNR over them). */
@@ -97,6 +103,7 @@ export const SOURCE_METHOD: TrainConfig = {
   ageSteps: 0,
   ageEvery: 50,
   ageElders: false,
+  keepElders: false,
   scoreEvery: 0,
   scoreSteps: [500, 2000, 6000],
 };
@@ -131,6 +138,8 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   c.ageSteps ??= 0; // checkpoints from before pool ageing
   c.ageEvery ??= SOURCE_METHOD.ageEvery;
   c.ageElders ??= false; // checkpoints from before elder states
+  c.keepElders ??= false;
+  if (c.keepElders && !(c.ageElders && c.ageSteps > 0)) throw new ConfigError('keepElders needs ageElders and ageSteps > 0: without ageing there are no elders');
   positiveInt('ageSteps', c.ageSteps, 0);
   positiveInt('ageEvery', c.ageEvery);
   c.scoreEvery ??= 0; // checkpoints from before scoring
