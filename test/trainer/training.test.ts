@@ -130,6 +130,19 @@ test('bad settings are rejected with the setting named', () => {
   assert.throws(() => validateConfig({ ...config, settleWeight: -1 }), (e: Error) => e instanceof ConfigError && /settleWeight/.test(e.message));
   assert.throws(() => validateConfig({ ...config, poolStart: 7 }), (e: Error) => e instanceof ConfigError && /poolStart.*poolSize/.test(e.message));
   assert.throws(() => validateConfig({ ...config, poolStart: 1 }), (e: Error) => e instanceof ConfigError && /batch.*poolStart/.test(e.message));
+  assert.throws(() => validateConfig({ ...config, keepElders: true }), (e: Error) => e instanceof ConfigError && /keepElders.*ageElders/.test(e.message));
+  assert.throws(() => validateConfig({ ...config, keepElders: true, ageElders: true, ageSteps: 0 }), (e: Error) => e instanceof ConfigError && /keepElders/.test(e.message));
+});
+
+test('a batch is ranked worst first; kept elders (ranked slots below `kept`) move to just after the first, never to the seed or damage end', () => {
+  const pool = new Pool(8, 1);
+  // losses by slot: 0 and 1 are elders (0 the worst of all), 2 is unranked elder-to-be, 3-7 others
+  [0.9, 0.01, Infinity, 0.5, 0.2, 0.3, 0.05, 0.4].forEach((loss, slot) => (pool.losses[slot] = loss));
+  const batch = [6, 0, 4, 1, 7, 3];
+  assert.deepEqual(pool.worstFirst(batch), [0, 3, 7, 4, 6, 1], 'plain: by loss');
+  assert.deepEqual(pool.worstFirst(batch, 2), [3, 0, 1, 7, 4, 6], 'elders 0 and 1 after the worst other, in rank order');
+  assert.deepEqual(pool.worstFirst([2, 5, 1], 3), [2, 1, 5], 'an unranked (dead or new) elder still makes way for the seed');
+  assert.deepEqual(pool.worstFirst([1, 0], 2), [0, 1], 'a batch of elders only: the worst makes way');
 });
 
 test('a growing pool samples its first poolStart states at first, growing linearly to the whole pool at 30 % of the run', async () => {

@@ -246,7 +246,7 @@ export class Trainer {
     const it = s.iteration;
     const started = performance.now();
     const lr = learningRate(c.lr, it, c.iterations, c.lrMilestones, c.lrFactor) * s.lrScale;
-    const slots = this.batchOrder(this.pool.sample(c.batch, this.rng, activePoolSize(c, it)));
+    const slots = this.pool.worstFirst(this.pool.sample(c.batch, this.rng, activePoolSize(c, it)), c.keepElders ? c.batch : 0);
     const x = this.pool.gather(slots);
     if (it % c.seedEvery === 0) x.set(seedState(c.topology, s.seed, c, this.rng.int(0, 0x7fffffff)), 0);
     if (c.damage > 0) eraseDamage(x, this.shape, range(c.batch - c.damage, c.batch), this.rng, c.damageShape);
@@ -276,21 +276,6 @@ export class Trainer {
     await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
     this.emit(event);
     return null;
-  }
-
-  /**
-   * The batch worst first: index 0 makes way for a seed and the last `damage` states are damaged.
-   * With `keepElders`, living elders move to just after index 0, so a drifted elder is trained as
-   * it is, visit after visit (its loss is from before its ageing, so it may even rank best).
-   */
-  private batchOrder(slots: number[]): number[] {
-    const c = this.state.config;
-    const ranked = this.pool.worstFirst(slots);
-    if (!c.keepElders) return ranked;
-    const kept = (slot: number) => slot < c.batch && Number.isFinite(this.pool.losses[slot]);
-    const others = ranked.filter((slot) => !kept(slot));
-    if (others.length === 0) return ranked; // someone must make way for the seed
-    return [others[0], ...ranked.filter(kept), ...others.slice(1)];
   }
 
   /**
