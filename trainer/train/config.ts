@@ -70,6 +70,12 @@ export interface TrainConfig {
    * second (docs/trainer.md). A dead elder is still reseeded. Absent in older checkpoints: false.
    */
   keepElders?: boolean;
+  /**
+   * With `ageElders`: every batch trains this many elder states, in turn, besides its random
+   * draws, so old states are a fixed share of the training signal instead of about 1 in
+   * poolSize / batch (docs/trainer.md). Absent in older checkpoints: 0.
+   */
+  eldersPerBatch?: number;
   /** Score the model with the trainer's `score` function every n iterations and keep the best; 0 = never (keep the last). */
   scoreEvery: number;
   /** Step counts of the long run that scores the model (the score is its lowest PSNR over them). */
@@ -104,6 +110,7 @@ export const SOURCE_METHOD: TrainConfig = {
   ageEvery: 50,
   ageElders: false,
   keepElders: false,
+  eldersPerBatch: 0,
   scoreEvery: 0,
   scoreSteps: [500, 2000, 6000],
 };
@@ -139,7 +146,12 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   c.ageEvery ??= SOURCE_METHOD.ageEvery;
   c.ageElders ??= false; // checkpoints from before elder states
   c.keepElders ??= false;
-  if (c.keepElders && !(c.ageElders && c.ageSteps > 0)) throw new ConfigError('keepElders needs ageElders and ageSteps > 0: without ageing there are no elders');
+  c.eldersPerBatch ??= 0;
+  positiveInt('eldersPerBatch', c.eldersPerBatch, 0);
+  const elders = c.ageElders && c.ageSteps > 0;
+  if (c.keepElders && !elders) throw new ConfigError('keepElders needs ageElders and ageSteps > 0: without ageing there are no elders');
+  if (c.eldersPerBatch > 0 && !elders) throw new ConfigError('eldersPerBatch needs ageElders and ageSteps > 0: without ageing there are no elders');
+  if (c.eldersPerBatch >= c.batch) throw new ConfigError(`eldersPerBatch (${c.eldersPerBatch}) must be below batch (${c.batch})`);
   positiveInt('ageSteps', c.ageSteps, 0);
   positiveInt('ageEvery', c.ageEvery);
   c.scoreEvery ??= 0; // checkpoints from before scoring

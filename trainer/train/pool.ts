@@ -51,10 +51,10 @@ export class Pool {
     return [others[0], ...ranked.filter(isKept), ...others.slice(1)];
   }
 
-  /** `count` distinct slots, uniformly at random among the first `active` (all by default). */
-  sample(count: number, rng: Rng, active = this.size): number[] {
+  /** `count` distinct slots: `include`, then uniformly at random among the first `active` (all by default). */
+  sample(count: number, rng: Rng, active = this.size, include: number[] = []): number[] {
     if (count > active || active > this.size) throw new Error(`pool: cannot sample ${count} of ${active} (size ${this.size})`);
-    const chosen = new Set<number>();
+    const chosen = new Set<number>(include);
     while (chosen.size < count) chosen.add(rng.int(0, active - 1));
     return [...chosen];
   }
