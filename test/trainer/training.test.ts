@@ -132,6 +132,25 @@ test('bad settings are rejected with the setting named', () => {
   assert.throws(() => validateConfig({ ...config, poolStart: 1 }), (e: Error) => e instanceof ConfigError && /batch.*poolStart/.test(e.message));
   assert.throws(() => validateConfig({ ...config, keepElders: true }), (e: Error) => e instanceof ConfigError && /keepElders.*ageElders/.test(e.message));
   assert.throws(() => validateConfig({ ...config, keepElders: true, ageElders: true, ageSteps: 0 }), (e: Error) => e instanceof ConfigError && /keepElders/.test(e.message));
+  assert.throws(() => validateConfig({ ...config, eldersPerBatch: 1 }), (e: Error) => e instanceof ConfigError && /eldersPerBatch.*ageElders/.test(e.message));
+  assert.throws(() => validateConfig({ ...config, eldersPerBatch: 2, ageElders: true, ageSteps: 5 }), (e: Error) => e instanceof ConfigError && /eldersPerBatch \(2\) must be below batch \(2\)/.test(e.message));
+});
+
+test('eldersPerBatch: every iteration trains the next elder slot, in turn, besides its random draws', async () => {
+  const c: TrainConfig = { ...config, poolSize: 40, batch: 2, iterations: 6, saveEvery: 1, ageElders: true, ageSteps: 1, ageEvery: 100, eldersPerBatch: 1 };
+  const dir = tempDir();
+  const losses: Float32Array[] = [];
+  const trainer = await Trainer.start(c, await pixelLoss(spec, c, { threads: 1 }), {
+    dir,
+    threads: 1,
+    onEvent: (e) => e.kind === 'checkpoint' && (losses[e.iteration] = decodeCheckpoint(readFileSync(join(dir, CHECKPOINT_FILE))).poolLoss),
+  });
+  await trainer.run();
+  await trainer.release();
+  for (let it = 1; it < c.iterations; it++) {
+    const elder = it % c.batch;
+    assert.notEqual(losses[it + 1][elder], losses[it][elder], `iteration ${it} trained elder ${elder}`);
+  }
 });
 
 test('a batch is ranked worst first; kept elders (ranked slots below `kept`) move to just after the first, never to the seed or damage end', () => {
@@ -152,6 +171,11 @@ test('a growing pool samples its first poolStart states at first, growing linear
   const rng = new Rng(3);
   for (let k = 0; k < 50; k++) assert.ok(new Pool(20, 1).sample(4, rng, 5).every((s) => s < 5));
   assert.throws(() => new Pool(20, 1).sample(6, rng, 5), /cannot sample 6 of 5/);
+  for (let k = 0; k < 50; k++) {
+    const drawn = new Pool(20, 1).sample(4, rng, 20, [k % 3]);
+    assert.equal(drawn[0], k % 3, 'an included slot comes first');
+    assert.equal(new Set(drawn).size, 4, 'and the others are distinct from it');
+  }
 
   // the trainer: iteration 0 may only touch slots 0 and 1, iteration 1 only 0-3 (8 slots, growth over 3 iterations)
   const growing: TrainConfig = { ...config, poolSize: 8, poolStart: 2, iterations: 10, saveEvery: 1 };
