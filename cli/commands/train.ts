@@ -72,12 +72,6 @@ Options:
                          age the same pool slots every time, so that they grow
                          tens of thousands of steps old (default for living
                          models), or the batch just trained (docs/trainer.md)
-  --keep-elders, --no-keep-elders
-                         a living elder is never replaced by a seed nor damaged,
-                         so a state that drifted while ageing is trained back
-                         (default off; needs elder ageing)
-  --elders-per-batch N   every batch also trains N elder states, in turn, so old
-                         states are a fixed share of training (default 0)
   --hidden N             hidden units of the update network (default 128)
   --lr X                 Adam learning rate (default 0.002)
   --lr-milestones F,..   fractions of the run at which the rate is multiplied by 0.4
@@ -156,9 +150,6 @@ const options = {
   'age-every': { type: 'string' },
   'age-elders': { type: 'boolean' },
   'no-age-elders': { type: 'boolean' },
-  'keep-elders': { type: 'boolean' },
-  'no-keep-elders': { type: 'boolean' },
-  'elders-per-batch': { type: 'string' },
   'overflow-weight': { type: 'string' },
   'settle-weight': { type: 'string' },
   qat: { type: 'boolean' },
@@ -421,8 +412,6 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     ageSteps: intValue(values, 'age-steps', defaults.ageSteps, 0),
     ageEvery: intValue(values, 'age-every', defaults.ageEvery, 1),
     ageElders: values['no-age-elders'] === true ? false : values['age-elders'] === true || defaults.ageElders,
-    keepElders: values['no-keep-elders'] === true ? false : values['keep-elders'] === true,
-    eldersPerBatch: intValue(values, 'elders-per-batch', 0, 0),
     lr: numberValue(values, 'lr', SOURCE_METHOD.lr, 1e-8, 1),
     lrMilestones: milestonesValue(values, defaults.lrMilestones),
     damage: intValue(values, 'damage', living ? Math.floor(batch / 4) : 0, 0),

@@ -66,27 +66,24 @@ test('render and export refuse a broken checkpoint with one line and code 65', (
   }
 });
 
-test('nca train --target grows its pool from 256 states and ages its elder slots by default; --pool-start, --age-steps/--age-every --no-age-elders, --keep-elders and --elders-per-batch set them, and bad ones are refused (64 for a bad number, 65 for a bad combination)', async () => {
+test('nca train --target grows its pool from 256 states and ages its elder slots by default; --pool-start, --age-steps/--age-every and --no-age-elders set them, and bad ones are refused (64 for a bad number, 65 for a bad combination)', async () => {
   const train = (out: string, ...flags: string[]) =>
     runNca(['train', '--target', join(dir, 'target.png'), '--out', join(dir, out), '--iterations', '1', '--batch', '1', '--steps', '4-4', '--hidden', '8', '--preview-every', '0', '--score-every', '0', '--quiet', ...flags]);
   const poolOf = async (out: string) => (await loadCheckpoint(join(dir, out))).config;
   assert.equal(train('pool-default', '--pool', '300').code, 0);
-  assert.deepEqual(pick(await poolOf('pool-default')), { poolSize: 300, poolStart: 256, ageSteps: 4000, ageEvery: 200, ageElders: true, keepElders: false, eldersPerBatch: 0 });
-  assert.equal(train('pool-small', '--pool', '40', '--batch', '2', '--keep-elders', '--elders-per-batch', '1').code, 0);
-  assert.deepEqual(pick(await poolOf('pool-small')), { poolSize: 40, poolStart: 40, ageSteps: 4000, ageEvery: 200, ageElders: true, keepElders: true, eldersPerBatch: 1 }, 'a pool under 256 states does not grow');
+  assert.deepEqual(pick(await poolOf('pool-default')), { poolSize: 300, poolStart: 256, ageSteps: 4000, ageEvery: 200, ageElders: true });
+  assert.equal(train('pool-small', '--pool', '40').code, 0);
+  assert.deepEqual(pick(await poolOf('pool-small')), { poolSize: 40, poolStart: 40, ageSteps: 4000, ageEvery: 200, ageElders: true }, 'a pool under 256 states does not grow');
   assert.equal(train('pool-start', '--pool', '40', '--pool-start', '8', '--age-steps', '30', '--age-every', '3', '--no-age-elders').code, 0);
-  assert.deepEqual(pick(await poolOf('pool-start')), { poolSize: 40, poolStart: 8, ageSteps: 30, ageEvery: 3, ageElders: false, keepElders: false, eldersPerBatch: 0 });
+  assert.deepEqual(pick(await poolOf('pool-start')), { poolSize: 40, poolStart: 8, ageSteps: 30, ageEvery: 3, ageElders: false });
   const bad = train('pool-bad', '--pool', '40', '--pool-start', '50');
   assert.equal(bad.code, 65);
   assert.match(bad.stderr, /poolStart \(50\) is larger than poolSize \(40\)/);
-  const noElders = train('keep-bad', '--pool', '40', '--keep-elders', '--no-age-elders');
-  assert.equal(noElders.code, 65);
-  assert.match(noElders.stderr, /keepElders needs ageElders/);
   const badAge = train('age-bad', '--age-every', '0');
   assert.equal(badAge.code, 64);
   assert.match(badAge.stderr, /age-every/);
 });
 
-function pick(c: { poolSize: number; poolStart?: number; ageSteps: number; ageEvery: number; ageElders?: boolean; keepElders?: boolean; eldersPerBatch?: number }) {
-  return { poolSize: c.poolSize, poolStart: c.poolStart, ageSteps: c.ageSteps, ageEvery: c.ageEvery, ageElders: c.ageElders, keepElders: c.keepElders, eldersPerBatch: c.eldersPerBatch };
+function pick(c: { poolSize: number; poolStart?: number; ageSteps: number; ageEvery: number; ageElders?: boolean }) {
+  return { poolSize: c.poolSize, poolStart: c.poolStart, ageSteps: c.ageSteps, ageEvery: c.ageEvery, ageElders: c.ageElders };
 }

@@ -130,38 +130,6 @@ test('bad settings are rejected with the setting named', () => {
   assert.throws(() => validateConfig({ ...config, settleWeight: -1 }), (e: Error) => e instanceof ConfigError && /settleWeight/.test(e.message));
   assert.throws(() => validateConfig({ ...config, poolStart: 7 }), (e: Error) => e instanceof ConfigError && /poolStart.*poolSize/.test(e.message));
   assert.throws(() => validateConfig({ ...config, poolStart: 1 }), (e: Error) => e instanceof ConfigError && /batch.*poolStart/.test(e.message));
-  assert.throws(() => validateConfig({ ...config, keepElders: true }), (e: Error) => e instanceof ConfigError && /keepElders.*ageElders/.test(e.message));
-  assert.throws(() => validateConfig({ ...config, keepElders: true, ageElders: true, ageSteps: 0 }), (e: Error) => e instanceof ConfigError && /keepElders/.test(e.message));
-  assert.throws(() => validateConfig({ ...config, eldersPerBatch: 1 }), (e: Error) => e instanceof ConfigError && /eldersPerBatch.*ageElders/.test(e.message));
-  assert.throws(() => validateConfig({ ...config, eldersPerBatch: 2, ageElders: true, ageSteps: 5 }), (e: Error) => e instanceof ConfigError && /eldersPerBatch \(2\) must be below batch \(2\)/.test(e.message));
-});
-
-test('eldersPerBatch: every iteration trains the next elder slot, in turn, besides its random draws', async () => {
-  const c: TrainConfig = { ...config, poolSize: 40, batch: 2, iterations: 6, saveEvery: 1, ageElders: true, ageSteps: 1, ageEvery: 100, eldersPerBatch: 1 };
-  const dir = tempDir();
-  const losses: Float32Array[] = [];
-  const trainer = await Trainer.start(c, await pixelLoss(spec, c, { threads: 1 }), {
-    dir,
-    threads: 1,
-    onEvent: (e) => e.kind === 'checkpoint' && (losses[e.iteration] = decodeCheckpoint(readFileSync(join(dir, CHECKPOINT_FILE))).poolLoss),
-  });
-  await trainer.run();
-  await trainer.release();
-  for (let it = 1; it < c.iterations; it++) {
-    const elder = it % c.batch;
-    assert.notEqual(losses[it + 1][elder], losses[it][elder], `iteration ${it} trained elder ${elder}`);
-  }
-});
-
-test('a batch is ranked worst first; kept elders (ranked slots below `kept`) move to just after the first, never to the seed or damage end', () => {
-  const pool = new Pool(8, 1);
-  // losses by slot: 0 and 1 are elders (0 the worst of all), 2 is unranked elder-to-be, 3-7 others
-  [0.9, 0.01, Infinity, 0.5, 0.2, 0.3, 0.05, 0.4].forEach((loss, slot) => (pool.losses[slot] = loss));
-  const batch = [6, 0, 4, 1, 7, 3];
-  assert.deepEqual(pool.worstFirst(batch), [0, 3, 7, 4, 6, 1], 'plain: by loss');
-  assert.deepEqual(pool.worstFirst(batch, 2), [3, 0, 1, 7, 4, 6], 'elders 0 and 1 after the worst other, in rank order');
-  assert.deepEqual(pool.worstFirst([2, 5, 1], 3), [2, 1, 5], 'an unranked (dead or new) elder still makes way for the seed');
-  assert.deepEqual(pool.worstFirst([1, 0], 2), [0, 1], 'a batch of elders only: the worst makes way');
 });
 
 test('a growing pool samples its first poolStart states at first, growing linearly to the whole pool at 30 % of the run', async () => {
@@ -171,11 +139,6 @@ test('a growing pool samples its first poolStart states at first, growing linear
   const rng = new Rng(3);
   for (let k = 0; k < 50; k++) assert.ok(new Pool(20, 1).sample(4, rng, 5).every((s) => s < 5));
   assert.throws(() => new Pool(20, 1).sample(6, rng, 5), /cannot sample 6 of 5/);
-  for (let k = 0; k < 50; k++) {
-    const drawn = new Pool(20, 1).sample(4, rng, 20, [k % 3]);
-    assert.equal(drawn[0], k % 3, 'an included slot comes first');
-    assert.equal(new Set(drawn).size, 4, 'and the others are distinct from it');
-  }
 
   // the trainer: iteration 0 may only touch slots 0 and 1, iteration 1 only 0-3 (8 slots, growth over 3 iterations)
   const growing: TrainConfig = { ...config, poolSize: 8, poolStart: 2, iterations: 10, saveEvery: 1 };

@@ -64,18 +64,6 @@ export interface TrainConfig {
    * instead of `ageSteps` (docs/trainer.md). Absent in checkpoints from before it: false.
    */
   ageElders?: boolean;
-  /**
-   * With `ageElders`: a living elder never makes way for a seed and is never damaged, so a state
-   * that drifted while ageing is trained back at every visit instead of being replaced at its
-   * second (docs/trainer.md). A dead elder is still reseeded. Absent in older checkpoints: false.
-   */
-  keepElders?: boolean;
-  /**
-   * With `ageElders`: every batch trains this many elder states, in turn, besides its random
-   * draws, so old states are a fixed share of the training signal instead of about 1 in
-   * poolSize / batch (docs/trainer.md). Absent in older checkpoints: 0.
-   */
-  eldersPerBatch?: number;
   /** Score the model with the trainer's `score` function every n iterations and keep the best; 0 = never (keep the last). */
   scoreEvery: number;
   /** Step counts of the long run that scores the model (the score is its lowest PSNR over them). */
@@ -109,8 +97,6 @@ export const SOURCE_METHOD: TrainConfig = {
   ageSteps: 0,
   ageEvery: 50,
   ageElders: false,
-  keepElders: false,
-  eldersPerBatch: 0,
   scoreEvery: 0,
   scoreSteps: [500, 2000, 6000],
 };
@@ -145,13 +131,6 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   c.ageSteps ??= 0; // checkpoints from before pool ageing
   c.ageEvery ??= SOURCE_METHOD.ageEvery;
   c.ageElders ??= false; // checkpoints from before elder states
-  c.keepElders ??= false;
-  c.eldersPerBatch ??= 0;
-  positiveInt('eldersPerBatch', c.eldersPerBatch, 0);
-  const elders = c.ageElders && c.ageSteps > 0;
-  if (c.keepElders && !elders) throw new ConfigError('keepElders needs ageElders and ageSteps > 0: without ageing there are no elders');
-  if (c.eldersPerBatch > 0 && !elders) throw new ConfigError('eldersPerBatch needs ageElders and ageSteps > 0: without ageing there are no elders');
-  if (c.eldersPerBatch >= c.batch) throw new ConfigError(`eldersPerBatch (${c.eldersPerBatch}) must be below batch (${c.batch})`);
   positiveInt('ageSteps', c.ageSteps, 0);
   positiveInt('ageEvery', c.ageEvery);
   c.scoreEvery ??= 0; // checkpoints from before scoring

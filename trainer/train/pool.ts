@@ -36,25 +36,15 @@ export class Pool {
     if (losses.length !== size) throw new Error(`pool: ${losses.length} losses for ${size} states`);
   }
 
-  /**
-   * The slots ordered worst first (highest loss; unranked ones first, in their given order): the
-   * first makes way for a seed, the last are damaged. Slots below `kept` (the elders, with
-   * TrainConfig.keepElders) that are ranked move to just after the first, so they are trained as
-   * they are; an unranked one (never trained, or dead) keeps its place. Why: an elder's loss is
-   * from before its last ageing, and a drifted elder is worth training back, not replacing.
-   */
-  worstFirst(slots: number[], kept = 0): number[] {
-    const ranked = slots.map((s, i) => [s, i]).sort((a, b) => this.losses[b[0]] - this.losses[a[0]] || a[1] - b[1]).map(([s]) => s);
-    const isKept = (s: number) => s < kept && Number.isFinite(this.losses[s]);
-    const others = ranked.filter((s) => !isKept(s));
-    if (others.length === ranked.length || others.length === 0) return ranked; // someone must make way for the seed
-    return [others[0], ...ranked.filter(isKept), ...others.slice(1)];
+  /** The slots ordered worst first (highest loss; unranked ones first, in their given order). */
+  worstFirst(slots: number[]): number[] {
+    return slots.map((s, i) => [s, i]).sort((a, b) => this.losses[b[0]] - this.losses[a[0]] || a[1] - b[1]).map(([s]) => s);
   }
 
-  /** `count` distinct slots: `include`, then uniformly at random among the first `active` (all by default). */
-  sample(count: number, rng: Rng, active = this.size, include: number[] = []): number[] {
+  /** `count` distinct slots, uniformly at random among the first `active` (all by default). */
+  sample(count: number, rng: Rng, active = this.size): number[] {
     if (count > active || active > this.size) throw new Error(`pool: cannot sample ${count} of ${active} (size ${this.size})`);
-    const chosen = new Set<number>(include);
+    const chosen = new Set<number>();
     while (chosen.size < count) chosen.add(rng.int(0, active - 1));
     return [...chosen];
   }

@@ -246,8 +246,7 @@ export class Trainer {
     const it = s.iteration;
     const started = performance.now();
     const lr = learningRate(c.lr, it, c.iterations, c.lrMilestones, c.lrFactor) * s.lrScale;
-    const elders = range(0, c.eldersPerBatch!).map((k) => (it * c.eldersPerBatch! + k) % c.batch); // in turn
-    const slots = this.pool.worstFirst(this.pool.sample(c.batch, this.rng, activePoolSize(c, it), elders), c.keepElders ? c.batch : 0);
+    const slots = this.pool.worstFirst(this.pool.sample(c.batch, this.rng, activePoolSize(c, it)));
     const x = this.pool.gather(slots);
     if (it % c.seedEvery === 0) x.set(seedState(c.topology, s.seed, c, this.rng.int(0, 0x7fffffff)), 0);
     if (c.damage > 0) eraseDamage(x, this.shape, range(c.batch - c.damage, c.batch), this.rng, c.damageShape);
