@@ -30,7 +30,9 @@ const help = `Usage: nca train --target IMAGE [--out DIR] [options]
 Trains a neural cellular automaton to grow IMAGE and keep it alive (pixel-target
 mode, Growing-NCA style; needs no download). The model is a living one (.nca
 v1.1): transparent where empty, alive masking, a bounded state; it grows from
-one cell, holds its shape for hours and regrows what is erased. Every
+one cell and is trained to hold its shape and regrow what is erased. Simple
+logos hold for 10^5 steps and more; detailed images blur, and may drift between
+10^4 and 10^5 steps (docs/trainer.md "What to expect"). Every
 --score-every iterations the model is scored by a long run (the lowest PSNR over
 its --score-steps) and model.nca is the best so far (float32; quantise it with
 \`nca export\`, check it with \`nca eval\`). The run directory also gets
