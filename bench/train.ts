@@ -96,3 +96,6 @@ console.log(
     2,
   ),
 );
+// releasing the sessions also writes onnxruntime's per-node profiles (NCA_ORT_PROFILE=PREFIX)
+await rollout.release();
+await unsplit?.release();

@@ -178,6 +178,14 @@ const cases: Case[] = [
       return { wrt: [data, updates], output: op.scatterND(data, g.constant([1, 1, 2], [3, 1], 'int64'), updates, 'add') };
     },
   },
+  {
+    rule: 'ScatterND',
+    name: 'reduction add, indices that pick elements, not rows',
+    build: (g, dtype) => {
+      const [data, updates] = [g.input('data', [3, 4], dtype), g.input('updates', [3], dtype)];
+      return { wrt: [data, updates], output: op.scatterND(data, g.constant([0, 1, 2, 3, 0, 1], [3, 2], 'int64'), updates, 'add') };
+    },
+  },
   { rule: 'Pad', name: 'constant', build: unary([2, 3, 4], (x) => op.pad(x, [0, 1, 2, 1, 0, 1], 'constant', 0.5)) },
   { rule: 'Pad', name: 'wrap (circular), uneven', build: unary([1, 2, 3, 4], (x) => op.pad(x, [0, 0, 1, 2, 0, 0, 2, 1], 'wrap')) },
   { rule: 'MatMul', name: '2-D', build: binary([2, 3], [3, 4], op.matmul) },

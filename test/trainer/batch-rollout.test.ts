@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { defaultTopology, weightShapes, type Weights } from '../../formats/model.ts';
 import { Rng } from '../../formats/random.ts';
-import { BatchRollout, partCount } from '../../trainer/nca/batch-rollout.ts';
+import { assignSlots, BatchRollout, partCount } from '../../trainer/nca/batch-rollout.ts';
 import { NcaRollout } from '../../trainer/nca/rollout.ts';
 import { batchMasks } from '../../trainer/nca/masks.ts';
 
@@ -19,7 +19,7 @@ function randomWeights(seed: number): Weights {
   return { w1: make('w1'), b1: make('b1'), w2: make('w2') };
 }
 
-/** Three different blobs, so the slots die, grow and fire differently. */
+/** Three different blobs, so the slots die, grow and fire differently (and the split deals them out of order: slot 2 alone, slots 0 and 1 together). */
 function blobs(): Float32Array {
   const rng = new Rng(5);
   const x = new Float32Array(grid.batch * size);
@@ -48,6 +48,20 @@ test('threads become parts: one per thread, at most one per slot, one on a devic
   assert.equal(split.partCount, 2);
   assert.equal(partCount(3, { threads: 8 }), 3);
   assert.equal(partCount(8, { threads: 1 }), 1);
+});
+
+test('slots are dealt out heaviest first to the part with the least work and room left', () => {
+  // by hand: 50 -> A, 40 -> B, 30 -> B, 20 -> A, 10 -> A (a tie at 70: the first part), 5 -> B, 2 -> B (B is full), 1 -> A
+  assert.deepEqual(assignSlots([1, 50, 40, 30, 20, 10, 5, 2], [4, 4]), [
+    [0, 1, 4, 5],
+    [2, 3, 6, 7],
+  ]);
+  // sizes are kept however the costs fall; equal costs alternate
+  assert.deepEqual(assignSlots([9, 8, 7], [1, 2]), [[0], [1, 2]]);
+  assert.deepEqual(assignSlots([1, 1, 1, 1], [2, 2]), [
+    [0, 2],
+    [1, 3],
+  ]);
 });
 
 test('forward, backward and advance over two worker threads give the unsplit rollout\'s values', async () => {
@@ -85,7 +99,9 @@ test('a part that cannot start fails create() with its reason', async () => {
 test('a worker\'s error comes back as a rejected promise, and the rollout goes on', async () => {
   const fresh = await BatchRollout.create(topology, grid, { threads: 2 });
   try {
-    await assert.rejects(fresh.backward(weights, new Float32Array(grid.batch * size)), /backward\(\) without a forward\(\)/);
+    await assert.rejects(fresh.backward(weights, new Float32Array(grid.batch * size)), /backward\(\) or previous\(\) without a forward\(\)/);
+    // onnxruntime's check of a feed, in a worker thread
+    await assert.rejects(fresh.forward(blobs(), { ...weights, w1: weights.w1.subarray(1) }, seeds, 2), /feed "w1"/);
     await assert.rejects(fresh.forward(blobs(), weights, [1], 2), /3 slots need 3 mask seeds, got 1/);
     const final = await fresh.forward(blobs(), weights, seeds, 2);
     assert.equal(final.length, grid.batch * size);

@@ -31,6 +31,8 @@ function dy(c: RuleContext): Value {
 }
 
 const x0 = (c: RuleContext) => c.inputs[0]!;
+/** x transposed by `perm`, or x itself when perm is the identity (onnxruntime copies even then: 3.6 % of a living backward step's kernel time). */
+const permuted = (x: Value, perm: number[]) => (perm.every((p, i) => p === i) ? x : op.transpose(x, perm));
 const y0 = (c: RuleContext) => c.outputs[0];
 /** Rules for elementwise f(x): dx = dy * f'(x), given f' from x and y. */
 const elementwise = (derivative: (x: Value, y: Value) => Value): GradRule => (c) => [op.mul(dy(c), derivative(x0(c), y0(c)))];
@@ -192,8 +194,8 @@ export const rules: Record<string, GradRule> = {
     const idx64 = indices.dtype === 'int64' ? indices : op.cast(indices, 'int64');
     const positive = op.where(op.less(idx64, 0), op.add(idx64, x.shape[axis]), idx64);
     const zeros = op.expand(x.graph.scalar(0, x.dtype), movedShape);
-    const scattered = op.scatterND(zeros, op.unsqueeze(positive, [-1]), op.transpose(g, gPerm), 'add');
-    return [op.transpose(scattered, xPerm.map((_, i) => xPerm.indexOf(i))), null];
+    const scattered = op.scatterND(zeros, op.unsqueeze(positive, [-1]), permuted(g, gPerm), 'add');
+    return [permuted(scattered, xPerm.map((_, i) => xPerm.indexOf(i))), null];
   },
   GatherND: (c) => {
     const [x, indices] = c.inputs as Value[];
@@ -219,7 +221,9 @@ export const rules: Record<string, GradRule> = {
     if (reduction !== 'none' && reduction !== 'add') throw new Error(`autodiff: no gradient for ScatterND reduction "${reduction}"`);
     // with 'none' the overwritten slices of data get no gradient (ONNX requires unique indices there)
     const dData = reduction === 'add' ? g : op.scatterND(g, indices, op.expand(g.graph.scalar(0, g.dtype), [...c.inputs[2]!.shape]));
-    return [c.needs[0] ? dData : null, null, c.needs[2] ? op.gatherND(g, indices) : null];
+    // indices that pick whole rows ([..., 1]): a Gather, 3.6x faster than GatherND in onnxruntime (docs/performance.md)
+    const dUpdates = indices.shape.at(-1) === 1 ? op.gather(g, op.squeeze(indices, [-1]), 0) : op.gatherND(g, indices);
+    return [c.needs[0] ? dData : null, null, c.needs[2] ? dUpdates : null];
   },
   Pad: (c) => {
     const x = x0(c);

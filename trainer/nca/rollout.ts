@@ -4,7 +4,7 @@
  * Two compiled graphs do all the work, each in a few sizes (one per bucket of
  * firing-cell counts, see firing.ts):
  * - the step: y = x + update, which also returns the firing cells' perception
- *   features [K, C * F];
+ *   feature rows [K, C * F + 1] (a column of ones appended, step-graph.ts `withOnes`);
  * - the step's vector-Jacobian product (made by autodiff). It takes those
  *   features instead of the state and recomputes the hidden activations from
  *   them; perception is linear, so its own VJP needs no forward values at all.
@@ -19,10 +19,10 @@
  */
 import { perceptionSize, weightShapes, type Topology, type Weights } from '../../formats/model.ts';
 import { Graph, type Value } from '../graph/graph.ts';
-import { add, expand, mul } from '../graph/ops.ts';
+import { add, expand, mul, slice } from '../graph/ops.ts';
 import { vjp } from '../autodiff/gradients.ts';
 import { Session, type SessionOptions } from '../engine/session.ts';
-import { applyUpdates, firingFeatures, prepareParams, updateRows } from './step-graph.ts';
+import { applyUpdates, firingFeatures, prepareParams, updateRows, withOnes } from './step-graph.ts';
 import { fakeQuantParams } from './fake-quant.ts';
 import { firingCells, neighbourhoods, type FiringCells } from './firing.ts';
 import { fromCells, toCells, type BatchShape } from './layout.ts';
@@ -46,7 +46,7 @@ export type MaskSource = (step: number) => Float32Array;
 export interface StepRecord {
   /** The cells that computed an update: masked, and (alive masking) alive before the step. */
   firing: FiringCells & { neighbours: Int32Array };
-  /** Their perception features [K, C * F]. */
+  /** Their perception feature rows, with the column of ones [K, C * F + 1]. */
   features: Float32Array;
   /** v1.1 models: d(state after)/d(state before alive masking and clamp), 0 or 1 per value [B * H * W, C]. */
   pass?: Float32Array;
@@ -79,7 +79,7 @@ export const KEEP_ALL_BUDGET = 1 << 30;
  */
 export function autoSegmentSteps(topology: Topology, shape: Omit<BatchShape, 'channels'>, maxSteps: number): number {
   const cells = shape.batch * shape.height * shape.width;
-  const perStep = cells * topology.fireRate * perceptionSize(topology) + (hasLivingRules(topology) ? cells * topology.channels : 0);
+  const perStep = cells * topology.fireRate * (perceptionSize(topology) + 1) + (hasLivingRules(topology) ? cells * topology.channels : 0);
   return maxSteps * perStep * 4 <= KEEP_ALL_BUDGET ? 1 : 16;
 }
 
@@ -259,17 +259,19 @@ function stepGraph(topology: Topology, s: BatchShape, qat: boolean, capacity: nu
   const prepared = prepareParams(qat ? fakeQuantParams(params) : params);
   if (!withGradient) {
     const x = g.input('x', stateShape);
-    const features = firingFeatures(x, neighbours, topology);
-    g.output(applyUpdates(x, cells, updateRows(features, prepared)));
-    g.output(features);
+    const rows = withOnes(firingFeatures(x, neighbours, topology));
+    g.output(applyUpdates(x, cells, updateRows(rows, prepared)));
+    g.output(rows);
     return g;
   }
-  const features = g.input('features', [capacity, perceptionSize(topology)]);
+  const features = perceptionSize(topology);
+  const rows = g.input('features', [capacity, features + 1]);
   const gy = living ? mul(g.input('gy', stateShape), g.input('pass', stateShape)) : g.input('gy', stateShape);
   // Stand-ins for the state: only gradients are outputs, so their forward ops are pruned.
   const standIn = () => expand(g.scalar(0), stateShape);
   const x0 = standIn();
-  const [dFeatures, ...dWeights] = vjp([applyUpdates(x0, cells, updateRows(features, prepared))], [gy], [features, ...WEIGHT_NAMES.map((n) => params[n])]);
+  const [dRows, ...dWeights] = vjp([applyUpdates(x0, cells, updateRows(rows, prepared))], [gy], [rows, ...WEIGHT_NAMES.map((n) => params[n])]);
+  const dFeatures = slice(dRows, [0, 0], [capacity, features]); // the ones column's gradient goes nowhere
   // perception is linear: its VJP needs no forward values
   const x1 = standIn();
   const [dPerception] = vjp([firingFeatures(x1, neighbours, topology)], [dFeatures], [x1]);
