@@ -31,49 +31,58 @@ export function capacityFor(count: number, total: number, varying = false): numb
   return Math.min(total, Math.max(bucket, Math.ceil(count / bucket) * bucket));
 }
 
-export function firingCells(mask: Float32Array, varying = false): FiringCells {
+/** The cells where `mask` is set (and, given `keep`, `keep` too), padded to a bucket (`capacityFor`). */
+export function firingCells(mask: Float32Array, varying = false, keep?: Uint8Array): FiringCells {
   let count = 0;
-  for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) count++;
+  for (let i = 0; i < mask.length; i++) if (mask[i] !== 0 && (!keep || keep[i] !== 0)) count++;
   const capacity = capacityFor(count, mask.length, varying);
   const cells = new Int32Array(capacity).fill(mask.length);
   let k = 0;
-  for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) cells[k++] = i;
+  for (let i = 0; i < mask.length; i++) if (mask[i] !== 0 && (!keep || keep[i] !== 0)) cells[k++] = i;
   return { capacity, count, cells };
 }
 
 /**
- * The 3x3 neighbourhoods of the firing cells, [9 * K], tap-major: entry
- * t * K + k is the index (into the B*H*W cells) of cell k's neighbour at tap t
- * (kernel order: row by row, top left first), so a gather of them is [9, K * C]
- * (step-graph.ts). Outside a zero-padded grid they point at B*H*W, a zero row.
- * Padding entries (the scratch row) read cell 0: their update is dropped
- * forward and their gradient is zero backward.
+ * Every cell's 3x3 neighbourhood, [9 * B*H*W], tap-major: entry t * B*H*W + i is the index
+ * of cell i's neighbour at tap t (kernel order: row by row, top left first), or B*H*W (a
+ * zero row) off a zero-padded grid. Computed once per grid, so that a step's
+ * neighbourhoods are a lookup (`neighbourhoods`), not coordinate arithmetic per cell.
  */
-export function neighbourhoods(f: FiringCells, shape: Omit<BatchShape, 'channels'>, padding: Padding): Int32Array {
+export function neighbourTable(shape: Omit<BatchShape, 'channels'>, padding: Padding): Int32Array {
   const { height: h, width: w } = shape;
   const plane = h * w;
-  const outside = shape.batch * plane;
+  const total = shape.batch * plane;
   const wrap = padding === 'circular';
-  // a neighbour coordinate, or -1 off a zero-padded grid (hoisted out of the tap loop: this runs every step)
+  // a neighbour coordinate, or -1 off a zero-padded grid
   const near = (v: number, size: number) => (v >= 0 && v < size ? v : wrap ? (v + size) % size : -1);
-  const out = new Int32Array(f.capacity * 9);
-  const rows = [0, 0, 0];
-  const cols = [0, 0, 0];
-  for (let k = 0; k < f.count; k++) {
-    const cell = f.cells[k];
+  const out = new Int32Array(9 * total);
+  for (let cell = 0; cell < total; cell++) {
     const base = cell - (cell % plane);
     const y = ((cell - base) / w) | 0;
     const x = cell - base - y * w;
-    for (let d = 0; d < 3; d++) {
-      const yy = near(y + d - 1, h);
-      rows[d] = yy < 0 ? -1 : base + yy * w;
-      cols[d] = near(x + d - 1, w);
-    }
     for (let t = 0; t < 9; t++) {
-      const row = rows[(t / 3) | 0];
-      const col = cols[t % 3];
-      out[t * f.capacity + k] = row < 0 || col < 0 ? outside : row + col;
+      const yy = near(y + ((t / 3) | 0) - 1, h);
+      const xx = near(x + (t % 3) - 1, w);
+      out[t * total + cell] = yy < 0 || xx < 0 ? total : base + yy * w + xx;
     }
+  }
+  return out;
+}
+
+/**
+ * The 3x3 neighbourhoods of the firing cells, [9 * K], tap-major: entry
+ * t * K + k is the index (into the B*H*W cells) of cell k's neighbour at tap t,
+ * read from the grid's `neighbourTable`, so a gather of them is [9, K * C]
+ * (step-graph.ts). Padding entries read cell 0: their update is multiplied by
+ * zero forward and their gradient is zero backward.
+ */
+export function neighbourhoods(f: FiringCells, table: Int32Array): Int32Array {
+  const total = table.length / 9;
+  const out = new Int32Array(f.capacity * 9);
+  for (let t = 0; t < 9; t++) {
+    const from = t * total;
+    const to = t * f.capacity;
+    for (let k = 0; k < f.count; k++) out[to + k] = table[from + f.cells[k]];
   }
   return out;
 }

@@ -24,7 +24,7 @@ import { vjp } from '../autodiff/gradients.ts';
 import { Session, type SessionOptions } from '../engine/session.ts';
 import { applyUpdates, firingFeatures, prepareParams, updateRows, withOnes } from './step-graph.ts';
 import { fakeQuantParams } from './fake-quant.ts';
-import { firingCells, neighbourhoods, type FiringCells } from './firing.ts';
+import { firingCells, neighbourhoods, neighbourTable, type FiringCells } from './firing.ts';
 import { fromCells, toCells, type BatchShape } from './layout.ts';
 import { aliveRows, hasLivingRules, nearAlive, settle } from './living.ts';
 
@@ -87,6 +87,7 @@ export class NcaRollout {
   private readonly graphs = new Map<string, Promise<Session>>();
   private readonly cellLists = new WeakMap<Float32Array, FiringCells & { neighbours: Int32Array }>();
   private readonly living: boolean;
+  private readonly neighbourTable: Int32Array;
 
   private constructor(
     readonly topology: Topology,
@@ -96,6 +97,7 @@ export class NcaRollout {
     private readonly sessionOptions: SessionOptions,
   ) {
     this.living = hasLivingRules(topology);
+    this.neighbourTable = neighbourTable(shape, topology.padding);
   }
 
   static async create(topology: Topology, shape: Omit<BatchShape, 'channels'>, options: RolloutOptions = {}): Promise<NcaRollout> {
@@ -179,7 +181,7 @@ export class NcaRollout {
   private async stepWithFeatures(state: Float32Array, weights: Weights, mask: Float32Array): Promise<{ y: Float32Array; record: StepRecord }> {
     // Cells more than 2 cells from life are zeroed after the step whatever their update, and nothing reads it: they skip the network.
     const before = this.living ? aliveRows(state, this.shape, this.topology) : null;
-    const firing = before && this.topology.alive ? this.cellList(maskedWhere(mask, nearAlive(before, this.shape, this.topology)), true) : this.firing(mask);
+    const firing = before && this.topology.alive ? this.cellList(mask, nearAlive(before, this.shape, this.topology)) : this.firing(mask);
     const session = await this.session(firing.capacity, false);
     const [y, features] = await session.runList({ x: state, cells: firing.cells, neighbours: firing.neighbours, ...this.weightFeeds(weights) });
     const record: StepRecord = { firing, features: features as Float32Array };
@@ -199,9 +201,10 @@ export class NcaRollout {
     return f;
   }
 
-  private cellList(mask: Float32Array, varying = false): FiringCells & { neighbours: Int32Array } {
-    const cells = firingCells(mask, varying);
-    return { ...cells, neighbours: neighbourhoods(cells, this.shape, this.topology.padding) };
+  /** The firing cells of `mask`; with `keep` (alive masking) only where it is set too, and K bucketed for counts that vary. */
+  private cellList(mask: Float32Array, keep?: Uint8Array): FiringCells & { neighbours: Int32Array } {
+    const cells = firingCells(mask, keep !== undefined, keep);
+    return { ...cells, neighbours: neighbourhoods(cells, this.neighbourTable) };
   }
 
   private session(capacity: number, withGradient: boolean): Promise<Session> {
@@ -233,13 +236,6 @@ export class NcaRollout {
 /** sum += add, elementwise. */
 function addInto(sum: Float32Array, add: Float32Array): void {
   for (let i = 0; i < sum.length; i++) sum[i] += add[i];
-}
-
-/** The update mask, kept only where `keep` is set. */
-function maskedWhere(mask: Float32Array, keep: Uint8Array): Float32Array {
-  const out = new Float32Array(mask.length);
-  for (let i = 0; i < mask.length; i++) if (keep[i]) out[i] = mask[i];
-  return out;
 }
 
 /**
