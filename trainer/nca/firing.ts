@@ -10,7 +10,7 @@ export interface FiringCells {
   /** Padded length of `cells`. */
   capacity: number;
   count: number;
-  /** Firing cell indices, then `mask.length` (the scratch row) up to `capacity`. */
+  /** Firing cell indices, then `mask.length` (padding entries, see step-graph.ts `applyUpdates`) up to `capacity`. */
   cells: Int32Array;
 }
 
