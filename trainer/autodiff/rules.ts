@@ -221,7 +221,7 @@ export const rules: Record<string, GradRule> = {
     if (reduction !== 'none' && reduction !== 'add') throw new Error(`autodiff: no gradient for ScatterND reduction "${reduction}"`);
     // with 'none' the overwritten slices of data get no gradient (ONNX requires unique indices there)
     const dData = reduction === 'add' ? g : op.scatterND(g, indices, op.expand(g.graph.scalar(0, g.dtype), [...c.inputs[2]!.shape]));
-    // indices that pick whole rows ([..., 1]): a Gather, 3.6x faster than GatherND in onnxruntime (docs/performance.md)
+    // indices that pick whole rows ([..., 1]): a Gather, about twice as fast as GatherND in onnxruntime (docs/performance.md "Session 19")
     const dUpdates = indices.shape.at(-1) === 1 ? op.gather(g, op.squeeze(indices, [-1]), 0) : op.gatherND(g, indices);
     return [c.needs[0] ? dData : null, null, c.needs[2] ? dUpdates : null];
   },
