@@ -22,6 +22,7 @@ import type { Topology, Weights } from '../../formats/model.ts';
 import { moduleBeside, startWorker } from '../engine/module-worker.ts';
 import { resolveDevice, checkDevice } from '../engine/session.ts';
 import type { BatchShape } from './layout.ts';
+import { liveCells } from './living.ts';
 import { RolloutPart, type PartSpec } from './rollout-part.ts';
 import type { RolloutGradients, RolloutOptions } from './rollout.ts';
 
@@ -145,13 +146,7 @@ export class BatchRollout {
       let from = 0;
       return sizes.map((n) => Array.from({ length: n }, () => from++));
     }
-    const plane = this.shape.height * this.shape.width;
-    const costs = Array.from({ length: this.shape.batch }, (_, b) => {
-      const start = (b * this.shape.channels + alive.channel) * plane;
-      let live = 0;
-      for (let i = start; i < start + plane; i++) if (state[i] > alive.threshold) live++;
-      return live;
-    });
+    const costs = Array.from({ length: this.shape.batch }, (_, b) => liveCells(state, this.shape, alive, b));
     return assignSlots(costs, sizes);
   }
 

@@ -10,12 +10,21 @@
  *
  * Zero padding reads 0 past the edge, which never exceeds a threshold (>= 0).
  */
-import type { Topology } from '../../formats/model.ts';
+import type { AliveMasking, Topology } from '../../formats/model.ts';
 import type { BatchShape } from './layout.ts';
 
 /** True when a step is followed by alive masking or a clamp. */
 export function hasLivingRules(topology: Topology): boolean {
   return topology.alive !== undefined || topology.clamp !== undefined;
+}
+
+/** How many cells of slot `b` of a [B, C, H, W] batch have their alive channel above the threshold. */
+export function liveCells(batch: Float32Array, shape: BatchShape, alive: AliveMasking, b: number): number {
+  const plane = shape.height * shape.width;
+  const start = (b * shape.channels + alive.channel) * plane;
+  let live = 0;
+  for (let i = start; i < start + plane; i++) if (batch[i] > alive.threshold) live++;
+  return live;
 }
 
 /**

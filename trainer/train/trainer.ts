@@ -29,6 +29,7 @@ import type { SessionOptions } from '../engine/session.ts';
 import { encodePng } from '../image/png.ts';
 import { batchSize, takeHwc, type BatchShape } from '../nca/layout.ts';
 import { BatchRollout } from '../nca/batch-rollout.ts';
+import { liveCells } from '../nca/living.ts';
 import { maskSeed } from '../nca/masks.ts';
 import { autoSegmentSteps } from '../nca/rollout.ts';
 import { eraseDamage } from '../pixel/damage.ts';
@@ -339,12 +340,7 @@ export class Trainer {
 function deadLast(losses: Float32Array, batch: Float32Array, shape: BatchShape, topology: Topology): Float32Array {
   const alive = topology.alive;
   if (!alive) return losses;
-  const plane = shape.height * shape.width;
-  return losses.map((loss, b) => {
-    const from = (b * shape.channels + alive.channel) * plane;
-    for (let i = from; i < from + plane; i++) if (batch[i] > alive.threshold) return loss;
-    return Infinity;
-  });
+  return losses.map((loss, b) => (liveCells(batch, shape, alive, b) > 0 ? loss : Infinity));
 }
 
 /** model.nca, written to a temporary name and renamed, so a reader never sees half a file. */
