@@ -1,24 +1,20 @@
 /**
- * Quantisation-aware training: w1 and w2 pass through fake int8 quantisation
- * (symmetric, one scale per output channel = row, scale = max|row| / 127) in the
- * graph, so the forward pass sees what an int8 `.nca` will compute. The
- * rounding has no useful derivative, so gradients go straight through:
- * wq = w + stopGradient(quantise(w) - w).
+ * Quantisation-aware training: the step graphs get w1 and w2 exactly as an int8
+ * `.nca` file will hold them (formats/tensor-codec.ts: symmetric, one scale per
+ * row = output channel), so the forward pass computes what the int8 model will.
+ * The rounding has no useful derivative, so the gradient with respect to the
+ * quantised weights serves as the weights' own (straight-through).
+ *
+ * Why here and not in the graph: the weights are the same for every step of a
+ * rollout, and the fake-quant ops in every step graph took 12 % of the forward
+ * step's kernel time (docs/performance.md "Session 20").
  */
-import type { Value } from '../graph/graph.ts';
-import { abs, add, clip, div, mul, reduceMax, round, stopGradient, sub } from '../graph/ops.ts';
-import type { StepParams } from './step-graph.ts';
+import { weightShapes, type Topology, type Weights } from '../../formats/model.ts';
+import { decodeTensor, encodeTensor } from '../../formats/tensor-codec.ts';
 
-export const INT8_LEVELS = 127;
-
-/** Per-row symmetric int8 fake quantisation of a [out, in] matrix, straight-through. */
-export function fakeQuantRows(w: Value): Value {
-  // a tiny floor keeps an all-zero row (w2 starts at zero) from dividing by zero
-  const scale = div(clip(reduceMax(abs(w), [1], true), 1e-12), INT8_LEVELS);
-  const quantised = mul(clip(round(div(w, scale)), -INT8_LEVELS, INT8_LEVELS), scale);
-  return add(w, stopGradient(sub(quantised, w)));
-}
-
-export function fakeQuantParams(p: StepParams): StepParams {
-  return { ...p, w1: fakeQuantRows(p.w1), w2: fakeQuantRows(p.w2) };
+/** w1 and w2 through the int8 codec and back; b1 (and b2) stay float, as in the file. */
+export function int8RoundTrip(weights: Weights, topology: Topology): Weights {
+  const shapes = weightShapes(topology);
+  const roundTrip = (name: 'w1' | 'w2') => decodeTensor(encodeTensor(weights[name], 'int8', shapes[name]), 'int8', shapes[name], name);
+  return { ...weights, w1: roundTrip('w1'), w2: roundTrip('w2') };
 }

@@ -80,27 +80,28 @@ function dilate(v: Uint8Array, shape: BatchShape, wrap: boolean): Uint8Array {
 }
 
 /**
- * y = clamp(yPre · (before and alive(yPre)), -q, q), in place, and
- * pass = dy/dyPre per value: 1 where the cell lives and the value is inside
+ * y = clamp(y · (before and alive(y)), -q, q), in place, and returns
+ * pass = dy(after)/dy(before) per value, 0 or 1: 1 where the cell lives and the value is inside
  * the clamp (an exact ±q passes: a clamped cell that did not fire keeps its value).
+ * Bytes, not floats: a quarter of the memory every step keeps for its backward step.
  */
-export function settle(yPre: Float32Array, before: Uint8Array, shape: BatchShape, topology: Topology): { y: Float32Array; pass: Float32Array } {
+export function settle(y: Float32Array, before: Uint8Array, shape: BatchShape, topology: Topology): Uint8Array {
   const c = shape.channels;
-  const after = aliveRows(yPre, shape, topology);
+  const after = aliveRows(y, shape, topology);
   const q = topology.clamp ?? Infinity;
-  const pass = new Float32Array(yPre.length); // dead cells and clamped values: 0
+  const pass = new Uint8Array(y.length); // dead cells and clamped values: 0
   for (let cell = 0, from = 0; cell < before.length; cell++, from += c) {
     const to = from + c;
     if ((before[cell] & after[cell]) === 0) {
-      for (let i = from; i < to; i++) yPre[i] = 0; // a loop, not fill(): half the cells, 12 values each
+      for (let i = from; i < to; i++) y[i] = 0; // a loop, not fill(): half the cells, 12 values each
       continue;
     }
     for (let i = from; i < to; i++) {
-      const v = yPre[i];
-      if (v > q) yPre[i] = q;
-      else if (v < -q) yPre[i] = -q;
+      const v = y[i];
+      if (v > q) y[i] = q;
+      else if (v < -q) y[i] = -q;
       else pass[i] = 1;
     }
   }
-  return { y: yPre, pass };
+  return pass;
 }

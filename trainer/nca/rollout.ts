@@ -3,8 +3,9 @@
  *
  * Two compiled graphs do all the work, each in a few sizes (one per bucket of
  * firing-cell counts, see firing.ts):
- * - the step: y = x + update, which also returns the firing cells' perception
- *   feature rows [K, C * F + 1] (a column of ones appended, step-graph.ts `withOnes`);
+ * - the step: the firing cells' updates [K, C] (added to the state here, in
+ *   place) and their perception feature rows [K, C * F + 1] (a column of ones
+ *   appended, step-graph.ts `withOnes`);
  * - the step's vector-Jacobian product (made by autodiff). It takes those
  *   features instead of the state and recomputes the hidden activations from
  *   them; perception is linear, so its own VJP needs no forward values at all.
@@ -19,11 +20,11 @@
  */
 import { perceptionSize, weightShapes, type Topology, type Weights } from '../../formats/model.ts';
 import { Graph, type Value } from '../graph/graph.ts';
-import { add, expand, mul, slice } from '../graph/ops.ts';
+import { add, cast, expand, mul, slice } from '../graph/ops.ts';
 import { vjp } from '../autodiff/gradients.ts';
 import { Session, type SessionOptions } from '../engine/session.ts';
 import { applyUpdates, firingFeatures, prepareParams, updateRows, withOnes } from './step-graph.ts';
-import { fakeQuantParams } from './fake-quant.ts';
+import { int8RoundTrip } from './fake-quant.ts';
 import { firingCells, neighbourhoods, neighbourTable, type FiringCells } from './firing.ts';
 import { fromCells, toCells, type BatchShape } from './layout.ts';
 import { aliveRows, hasLivingRules, nearAlive, settle } from './living.ts';
@@ -49,7 +50,7 @@ export interface StepRecord {
   /** Their perception feature rows, with the column of ones [K, C * F + 1]. */
   features: Float32Array;
   /** v1.1 models: d(state after)/d(state before alive masking and clamp), 0 or 1 per value [B * H * W, C]. */
-  pass?: Float32Array;
+  pass?: Uint8Array;
 }
 
 export interface Trajectory {
@@ -79,8 +80,9 @@ export const KEEP_ALL_BUDGET = 1 << 30;
  */
 export function autoSegmentSteps(topology: Topology, shape: Omit<BatchShape, 'channels'>, maxSteps: number): number {
   const cells = shape.batch * shape.height * shape.width;
-  const perStep = cells * topology.fireRate * (perceptionSize(topology) + 1) + (hasLivingRules(topology) ? cells * topology.channels : 0);
-  return maxSteps * perStep * 4 <= KEEP_ALL_BUDGET ? 1 : 16;
+  // bytes: float features, one byte of `pass` per value
+  const perStep = 4 * cells * topology.fireRate * (perceptionSize(topology) + 1) + (hasLivingRules(topology) ? cells * topology.channels : 0);
+  return maxSteps * perStep <= KEEP_ALL_BUDGET ? 1 : 16;
 }
 
 export class NcaRollout {
@@ -112,28 +114,31 @@ export class NcaRollout {
   }
 
   async step(state: Float32Array, weights: Weights, mask: Float32Array): Promise<Float32Array> {
-    return fromCells((await this.stepWithFeatures(toCells(state, this.shape), weights, mask)).y, this.shape);
+    const x = toCells(state, this.shape);
+    await this.stepInPlace(x, this.weightFeeds(weights), mask);
+    return fromCells(x, this.shape);
   }
 
   async forward(state: Float32Array, weights: Weights, masks: MaskSource, steps: number): Promise<Trajectory> {
     const checkpoints = new Map<number, Float32Array>();
     const records: StepRecord[] = [];
-    let x = toCells(state, this.shape);
+    const feeds = this.weightFeeds(weights);
+    const x = toCells(state, this.shape);
     let previous = x;
     for (let k = 0; k < steps; k++) {
-      if (this.segmentSteps > 1 && k % this.segmentSteps === 0) checkpoints.set(k, x);
-      const out = await this.stepWithFeatures(x, weights, masks(k));
-      if (this.segmentSteps === 1) records.push(out.record);
-      previous = x;
-      x = out.y;
+      if (this.segmentSteps > 1 && k % this.segmentSteps === 0) checkpoints.set(k, x.slice());
+      if (k === steps - 1) previous = x.slice();
+      const record = await this.stepInPlace(x, feeds, masks(k));
+      if (this.segmentSteps === 1) records.push(record);
     }
     return { steps, final: fromCells(x, this.shape), previous: fromCells(previous, this.shape), checkpoints, records };
   }
 
   /** `steps` steps keeping no record (no gradient will be asked for): a long run in constant memory. */
   async advance(state: Float32Array, weights: Weights, masks: MaskSource, steps: number): Promise<Float32Array> {
-    let x = toCells(state, this.shape);
-    for (let k = 0; k < steps; k++) x = (await this.stepWithFeatures(x, weights, masks(k))).y;
+    const feeds = this.weightFeeds(weights);
+    const x = toCells(state, this.shape);
+    for (let k = 0; k < steps; k++) await this.stepInPlace(x, feeds, masks(k));
     return fromCells(x, this.shape);
   }
 
@@ -147,7 +152,7 @@ export class NcaRollout {
     let g = toCells(gradFinal, this.shape);
     for (let end = trajectory.steps; end > 0; ) {
       const start = end - 1 - ((end - 1) % this.segmentSteps);
-      const records = this.segmentSteps === 1 ? [trajectory.records[start]] : await this.replay(trajectory.checkpoints.get(start)!, start, end, weights, masks);
+      const records = this.segmentSteps === 1 ? [trajectory.records[start]] : await this.replay(trajectory.checkpoints.get(start)!, start, end, feeds, masks);
       for (let k = end - 1; k >= start; k--) {
         const { firing: f, features, pass } = records[k - start];
         const session = await this.session(f.capacity, true);
@@ -167,28 +172,28 @@ export class NcaRollout {
   }
 
   /** The records of steps [start, end), replayed from the state before `start`. */
-  private async replay(state: Float32Array, start: number, end: number, weights: Weights, masks: MaskSource): Promise<StepRecord[]> {
+  private async replay(state: Float32Array, start: number, end: number, feeds: Record<WeightName, Float32Array>, masks: MaskSource): Promise<StepRecord[]> {
     const records: StepRecord[] = [];
-    let x = state;
-    for (let k = start; k < end; k++) {
-      const out = await this.stepWithFeatures(x, weights, masks(k));
-      records.push(out.record);
-      x = out.y;
-    }
+    const x = state.slice();
+    for (let k = start; k < end; k++) records.push(await this.stepInPlace(x, feeds, masks(k)));
     return records;
   }
 
-  private async stepWithFeatures(state: Float32Array, weights: Weights, mask: Float32Array): Promise<{ y: Float32Array; record: StepRecord }> {
+  /**
+   * One step of the cell-major `state`, in place; returns what its backward step needs. The graph
+   * gives the firing cells' updates, added here: a copy of the whole state out of onnxruntime at
+   * every step cost more than the adds (docs/performance.md "Session 20").
+   */
+  private async stepInPlace(state: Float32Array, feeds: Record<WeightName, Float32Array>, mask: Float32Array): Promise<StepRecord> {
     // Cells more than 2 cells from life are zeroed after the step whatever their update, and nothing reads it: they skip the network.
     const before = this.living ? aliveRows(state, this.shape, this.topology) : null;
     const firing = before && this.topology.alive ? this.cellList(mask, nearAlive(before, this.shape, this.topology)) : this.firing(mask);
     const session = await this.session(firing.capacity, false);
-    const [y, features] = await session.runList({ x: state, cells: firing.cells, neighbours: firing.neighbours, ...this.weightFeeds(weights) });
+    const [updates, features] = await session.runList({ x: state, neighbours: firing.neighbours, ...feeds });
+    addRows(state, firing, updates as Float32Array, this.shape.channels);
     const record: StepRecord = { firing, features: features as Float32Array };
-    if (!before) return { y: y as Float32Array, record };
-    const settled = settle(y as Float32Array, before, this.shape, this.topology);
-    record.pass = settled.pass;
-    return { y: settled.y, record };
+    if (before) record.pass = settle(state, before, this.shape, this.topology);
+    return record;
   }
 
   /** A step's cell lists, kept as long as its mask is (a MaskSource returns the same array forward and backward). */
@@ -211,25 +216,31 @@ export class NcaRollout {
     const key = `${capacity}/${withGradient}`;
     let s = this.graphs.get(key);
     if (!s) {
-      s = Session.create(stepGraph(this.topology, this.shape, this.qat, capacity, withGradient, this.living), this.sessionOptions);
+      s = Session.create(stepGraph(this.topology, this.shape, capacity, withGradient, this.living), this.sessionOptions);
       this.graphs.set(key, s);
     }
     return s;
   }
 
-  private weightFeeds(weights: Weights): Record<string, Float32Array> {
-    const feeds: Record<string, Float32Array> = {};
-    for (const n of WEIGHT_NAMES) {
-      const w = weights[n];
-      if (!w) throw new Error(`weights: missing ${n}`);
-      feeds[n] = w;
-    }
-    return feeds;
+  /** The step graphs' weight inputs; with QAT, w1 and w2 as the int8 file holds them (fake-quant.ts). */
+  private weightFeeds(weights: Weights): Record<WeightName, Float32Array> {
+    for (const n of WEIGHT_NAMES) if (!weights[n]) throw new Error(`weights: missing ${n}`);
+    const fed = this.qat ? int8RoundTrip(weights, this.topology) : weights;
+    return { w1: fed.w1, b1: fed.b1, w2: fed.w2 };
   }
 
   async release(): Promise<void> {
     await Promise.all([...this.graphs.values()].map(async (s) => (await s).release()));
     this.graphs.clear();
+  }
+}
+
+/** state[cells[k]] += updates[k] for the real (not padding) entries; rows of `channels` values. */
+function addRows(state: Float32Array, f: FiringCells, updates: Float32Array, channels: number): void {
+  for (let k = 0; k < f.count; k++) {
+    const to = f.cells[k] * channels;
+    const from = k * channels;
+    for (let c = 0; c < channels; c++) state[to + c] += updates[from + c];
   }
 }
 
@@ -239,30 +250,30 @@ function addInto(sum: Float32Array, add: Float32Array): void {
 }
 
 /**
- * The step (outputs y and the firing cells' features), or (withGradient) its
+ * The step (outputs the firing cells' updates and features), or (withGradient) its
  * VJP: gx and d_<weight> (in WEIGHT_NAMES order) from gy and the stored
  * features, and for v1.1 models (`living`) the alive/clamp factor `pass`, by
  * which gy is multiplied first. Outputs keep their node names (read in order
  * with `runList`): a renamed output costs an Identity copy, 0.85 ms per step for the features.
  */
-function stepGraph(topology: Topology, s: BatchShape, qat: boolean, capacity: number, withGradient: boolean, living: boolean): Graph {
+function stepGraph(topology: Topology, s: BatchShape, capacity: number, withGradient: boolean, living: boolean): Graph {
   const g = new Graph(withGradient ? 'nca_step_vjp' : 'nca_step');
   const stateShape = [s.batch * s.height * s.width, s.channels];
-  const cells = g.input('cells', [capacity], 'int32');
   const neighbours = g.input('neighbours', [capacity * 9], 'int32');
   const shapes = weightShapes(topology);
   const params = Object.fromEntries(WEIGHT_NAMES.map((n) => [n, g.input(n, shapes[n])])) as Record<WeightName, Value>;
-  const prepared = prepareParams(qat ? fakeQuantParams(params) : params);
+  const prepared = prepareParams(params);
   if (!withGradient) {
     const x = g.input('x', stateShape);
     const rows = withOnes(firingFeatures(x, neighbours, topology));
-    g.output(applyUpdates(x, cells, updateRows(rows, prepared)));
+    g.output(updateRows(rows, prepared));
     g.output(rows);
     return g;
   }
   const features = perceptionSize(topology);
+  const cells = g.input('cells', [capacity], 'int32');
   const rows = g.input('features', [capacity, features + 1]);
-  const gy = living ? mul(g.input('gy', stateShape), g.input('pass', stateShape)) : g.input('gy', stateShape);
+  const gy = living ? mul(g.input('gy', stateShape), cast(g.input('pass', stateShape, 'uint8'), 'float32')) : g.input('gy', stateShape);
   // Stand-ins for the state: only gradients are outputs, so their forward ops are pruned.
   const standIn = () => expand(g.scalar(0), stateShape);
   const x0 = standIn();

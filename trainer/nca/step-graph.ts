@@ -95,9 +95,11 @@ export function firingFeatures(x: Value, neighbours: Value, topology: Topology):
 }
 
 /**
- * x + the updates [K, C] on their cells. Padding entries (index B*H*W) add a zero
- * update to cell 0: a ScatterND-add straight into x, whose gradient is a Gather,
- * where a scratch row to drop cost a Slice and an Add forward, and a Pad and a GatherND backward.
+ * x + the updates [K, C] on their cells, as a graph: what the step's VJP graph is
+ * derived from (the forward step adds its updates in TypeScript, rollout.ts).
+ * Padding entries (index B*H*W) add a zero update to cell 0: a ScatterND-add
+ * straight into x, whose gradient is a Gather, where a scratch row to drop cost
+ * a Pad and a GatherND backward.
  */
 export function applyUpdates(x: Value, cells: Value, updates: Value): Value {
   const real = less(cells, x.shape[0]);
