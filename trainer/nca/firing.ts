@@ -73,8 +73,8 @@ export function neighbourTable(shape: Omit<BatchShape, 'channels'>, padding: Pad
  * The 3x3 neighbourhoods of the firing cells, [9 * K], tap-major: entry
  * t * K + k is the index (into the B*H*W cells) of cell k's neighbour at tap t,
  * read from the grid's `neighbourTable`, so a gather of them is [9, K * C]
- * (step-graph.ts). Padding entries read cell 0: their update is multiplied by
- * zero forward and their gradient is zero backward.
+ * (step-graph.ts). Padding entries read cell 0: forward their update is never
+ * added (rollout.ts `addRows`), backward their gradient is zero.
  */
 export function neighbourhoods(f: FiringCells, table: Int32Array): Int32Array {
   const total = table.length / 9;

@@ -80,8 +80,8 @@ function dilate(v: Uint8Array, shape: BatchShape, wrap: boolean): Uint8Array {
 }
 
 /**
- * y = clamp(y · (before and alive(y)), -q, q), in place, and returns
- * pass = dy(after)/dy(before) per value, 0 or 1: 1 where the cell lives and the value is inside
+ * y = clamp(y · (before and alive(y)), -q, q), in place, and returns `pass`, the
+ * derivative of the settled y by the y given, per value, 0 or 1: 1 where the cell lives and the value is inside
  * the clamp (an exact ±q passes: a clamped cell that did not fire keeps its value).
  * Bytes, not floats: a quarter of the memory every step keeps for its backward step.
  */

@@ -5,7 +5,7 @@
  * hidden-sized tensor cover about fireRate of the grid, in the backward pass as
  * well. The step takes the firing cells as an index list instead of a 0/1 mask:
  * `cells` [K] holds the indices (into the B*H*W cells) of the firing cells,
- * padded to K with the index B*H*W (a padding entry, whose update is zeroed),
+ * padded to K with the index B*H*W (a padding entry, whose update is dropped),
  * and their 3x3 neighbourhoods `neighbours` [9 * K] (firing.ts). `perceive`
  * (every cell, [B, C, H, W]) is the dense form, for the exporter's renderer.
  */
