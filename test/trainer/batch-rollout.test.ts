@@ -100,8 +100,8 @@ test('a worker\'s error comes back as a rejected promise, and the rollout goes o
   const fresh = await BatchRollout.create(topology, grid, { threads: 2 });
   try {
     await assert.rejects(fresh.backward(weights, new Float32Array(grid.batch * size)), /backward\(\) or previous\(\) without a forward\(\)/);
-    // onnxruntime's check of a feed, in a worker thread
-    await assert.rejects(fresh.forward(blobs(), { ...weights, w1: weights.w1.subarray(1) }, seeds, 2), /feed "w1"/);
+    // the rollout's check of the weights, in a worker thread
+    await assert.rejects(fresh.forward(blobs(), { ...weights, w1: weights.w1.subarray(1) }, seeds, 2), /weights: w1 has 767 values, expected 768 \(\[16, 48\]\)/);
     await assert.rejects(fresh.forward(blobs(), weights, [1], 2), /3 slots need 3 mask seeds, got 1/);
     const final = await fresh.forward(blobs(), weights, seeds, 2);
     assert.equal(final.length, grid.batch * size);

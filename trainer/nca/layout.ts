@@ -37,16 +37,17 @@ export function takeHwc(batch: Float32Array, s: BatchShape, b: number): Float32A
 /**
  * [B, C, H, W] -> cell-major [B * H * W, C], the layout rollouts keep between
  * steps: a step reads and writes whole cells, so no transposes inside the graphs.
+ * `extraRows` zero rows follow the cells (the step graphs' sink row, step-graph.ts).
  */
-export function toCells(batch: Float32Array, s: BatchShape): Float32Array {
-  const out = new Float32Array(batch.length);
+export function toCells(batch: Float32Array, s: BatchShape, extraRows = 0): Float32Array {
+  const out = new Float32Array(batch.length + extraRows * s.channels);
   for (let b = 0; b < s.batch; b++) out.set(takeHwc(batch, s, b), b * s.height * s.width * s.channels);
   return out;
 }
 
-/** Cell-major [B * H * W, C] -> [B, C, H, W]. */
+/** Cell-major [B * H * W, C] -> [B, C, H, W]; rows after the cells are left out. */
 export function fromCells(cells: Float32Array, s: BatchShape): Float32Array {
-  const out = new Float32Array(cells.length);
+  const out = new Float32Array(batchSize(s));
   const grid = s.height * s.width * s.channels;
   for (let b = 0; b < s.batch; b++) putHwc(out, s, b, cells.subarray(b * grid, (b + 1) * grid));
   return out;

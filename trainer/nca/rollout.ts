@@ -6,32 +6,37 @@
  * - the step: the firing cells' updates [K, C] (added to the state here, in
  *   place) and their perception feature rows [K, C * F + 1] (a column of ones
  *   appended, step-graph.ts `withOnes`);
- * - the step's vector-Jacobian product (made by autodiff). It takes those
- *   features instead of the state and recomputes the hidden activations from
- *   them; perception is linear, so its own VJP needs no forward values at all.
+ * - the step's vector-Jacobian product (written out, step-graph.ts `stepVjp`).
+ *   It takes those features instead of the state and recomputes the hidden
+ *   activations from them; perception is linear, so its own VJP needs no
+ *   forward values at all.
  *
  * The forward pass keeps every step's record (features, firing cells and, for
  * v1.1 models, the alive/clamp factor `pass`, see living.ts) when they fit
  * (segmentSteps 1), or the state at the start of every `segmentSteps`-step
  * segment, which the backward pass replays to get the records back. States travel cell-major
- * ([B * H * W, C], layout.ts) between steps; forward, step and backward take and
- * give [B, C, H, W]. Memory grows with
+ * ([B * H * W, C], layout.ts, and one zero sink row, step-graph.ts) between steps; forward,
+ * step and backward take and give [B, C, H, W]. Memory grows with
  * (C * F) x steps or C x steps / segmentSteps, never with hidden width x steps.
  */
 import { perceptionSize, weightShapes, type Topology, type Weights } from '../../formats/model.ts';
 import { Graph, type Value } from '../graph/graph.ts';
-import { add, cast, expand, mul, slice } from '../graph/ops.ts';
-import { vjp } from '../autodiff/gradients.ts';
+import { cast, mul } from '../graph/ops.ts';
 import { Session, type SessionOptions } from '../engine/session.ts';
-import { applyUpdates, firingFeatures, prepareParams, updateRows, withOnes } from './step-graph.ts';
+import { firingFeatures, joinBias, stepVjp, updateRows, withOnes, type StepParams } from './step-graph.ts';
 import { int8RoundTrip } from './fake-quant.ts';
 import { firingCells, neighbourhoods, neighbourTable, type FiringCells } from './firing.ts';
-import { fromCells, toCells, type BatchShape } from './layout.ts';
+import { batchSize, fromCells, toCells, type BatchShape } from './layout.ts';
 import { aliveRows, hasLivingRules, nearAlive, settle } from './living.ts';
 
 /** The trained tensors (the source method has no b2). */
 export const WEIGHT_NAMES = ['w1', 'b1', 'w2'] as const;
-export type WeightName = (typeof WEIGHT_NAMES)[number];
+
+/** The weights as the step graphs take them (step-graph.ts `StepParams`). */
+interface WeightFeeds {
+  w1b: Float32Array;
+  w2: Float32Array;
+}
 
 export interface RolloutOptions extends SessionOptions {
   /** 1: keep every step's features (no recomputation); n > 1: keep every n-th state. Default 16. */
@@ -114,7 +119,7 @@ export class NcaRollout {
   }
 
   async step(state: Float32Array, weights: Weights, mask: Float32Array): Promise<Float32Array> {
-    const x = toCells(state, this.shape);
+    const x = toCells(state, this.shape, 1);
     await this.stepInPlace(x, this.weightFeeds(weights), mask);
     return fromCells(x, this.shape);
   }
@@ -123,7 +128,7 @@ export class NcaRollout {
     const checkpoints = new Map<number, Float32Array>();
     const records: StepRecord[] = [];
     const feeds = this.weightFeeds(weights);
-    const x = toCells(state, this.shape);
+    const x = toCells(state, this.shape, 1);
     let previous = x;
     for (let k = 0; k < steps; k++) {
       if (this.segmentSteps > 1 && k % this.segmentSteps === 0) checkpoints.set(k, x.slice());
@@ -137,7 +142,7 @@ export class NcaRollout {
   /** `steps` steps keeping no record (no gradient will be asked for): a long run in constant memory. */
   async advance(state: Float32Array, weights: Weights, masks: MaskSource, steps: number): Promise<Float32Array> {
     const feeds = this.weightFeeds(weights);
-    const x = toCells(state, this.shape);
+    const x = toCells(state, this.shape, 1);
     for (let k = 0; k < steps; k++) await this.stepInPlace(x, feeds, masks(k));
     return fromCells(x, this.shape);
   }
@@ -148,31 +153,30 @@ export class NcaRollout {
    */
   async backward(trajectory: Trajectory, weights: Weights, masks: MaskSource, gradFinal: Float32Array, gradPrevious?: Float32Array): Promise<RolloutGradients> {
     const feeds = this.weightFeeds(weights);
-    const sums = Object.fromEntries(WEIGHT_NAMES.map((n) => [n, new Float64Array(feeds[n].length)]));
-    let g = toCells(gradFinal, this.shape);
+    const dw1b = new Float64Array(feeds.w1b.length);
+    const dw2 = new Float64Array(feeds.w2.length);
+    let g = toCells(gradFinal, this.shape, 1);
+    const sink = batchSize(this.shape);
     for (let end = trajectory.steps; end > 0; ) {
       const start = end - 1 - ((end - 1) % this.segmentSteps);
       const records = this.segmentSteps === 1 ? [trajectory.records[start]] : await this.replay(trajectory.checkpoints.get(start)!, start, end, feeds, masks);
       for (let k = end - 1; k >= start; k--) {
         const { firing: f, features, pass } = records[k - start];
         const session = await this.session(f.capacity, true);
-        const [gx, ...dWeights] = await session.runList({ features, cells: f.cells, neighbours: f.neighbours, gy: g, ...(pass ? { pass } : {}), ...feeds });
+        const [gx, d1, d2] = await session.runList({ features, cells: f.cells, neighbours: f.neighbours, gy: g, ...(pass ? { pass } : {}), ...feeds });
         g = gx as Float32Array;
-        if (gradPrevious && k === trajectory.steps - 1) addInto(g, toCells(gradPrevious, this.shape));
-        WEIGHT_NAMES.forEach((n, j) => {
-          const d = dWeights[j] as Float32Array;
-          const s = sums[n];
-          for (let i = 0; i < d.length; i++) s[i] += d[i];
-        });
+        g.fill(0, sink); // the sink row collected what went off the grid
+        if (gradPrevious && k === trajectory.steps - 1) addInto(g, toCells(gradPrevious, this.shape, 1));
+        addInto(dw1b, d1 as Float32Array);
+        addInto(dw2, d2 as Float32Array);
       }
       end = start;
     }
-    const grads = Object.fromEntries(Object.entries(sums).map(([n, s]) => [n, Float32Array.from(s)])) as unknown as Weights;
-    return { state: fromCells(g, this.shape), weights: grads };
+    return { state: fromCells(g, this.shape), weights: { ...splitBias(dw1b, this.topology.hidden), w2: Float32Array.from(dw2) } };
   }
 
   /** The records of steps [start, end), replayed from the state before `start`. */
-  private async replay(state: Float32Array, start: number, end: number, feeds: Record<WeightName, Float32Array>, masks: MaskSource): Promise<StepRecord[]> {
+  private async replay(state: Float32Array, start: number, end: number, feeds: WeightFeeds, masks: MaskSource): Promise<StepRecord[]> {
     const records: StepRecord[] = [];
     const x = state.slice();
     for (let k = start; k < end; k++) records.push(await this.stepInPlace(x, feeds, masks(k)));
@@ -184,7 +188,7 @@ export class NcaRollout {
    * gives the firing cells' updates, added here: a copy of the whole state out of onnxruntime at
    * every step cost more than the adds (docs/performance.md "Session 20").
    */
-  private async stepInPlace(state: Float32Array, feeds: Record<WeightName, Float32Array>, mask: Float32Array): Promise<StepRecord> {
+  private async stepInPlace(state: Float32Array, feeds: WeightFeeds, mask: Float32Array): Promise<StepRecord> {
     // Cells more than 2 cells from life are zeroed after the step whatever their update, and nothing reads it: they skip the network.
     const before = this.living ? aliveRows(state, this.shape, this.topology) : null;
     const firing = before && this.topology.alive ? this.cellList(mask, nearAlive(before, this.shape, this.topology)) : this.firing(mask);
@@ -222,17 +226,34 @@ export class NcaRollout {
     return s;
   }
 
-  /** The step graphs' weight inputs; with QAT, w1 and w2 as the int8 file holds them (fake-quant.ts). */
-  private weightFeeds(weights: Weights): Record<WeightName, Float32Array> {
-    for (const n of WEIGHT_NAMES) if (!weights[n]) throw new Error(`weights: missing ${n}`);
+  /** The step graphs' weight inputs (w1 and b1 joined, step-graph.ts `StepParams`); with QAT, w1 and w2 as the int8 file holds them (fake-quant.ts). */
+  private weightFeeds(weights: Weights): WeightFeeds {
+    const shapes = weightShapes(this.topology);
+    for (const n of WEIGHT_NAMES) {
+      const expected = shapes[n].reduce((a, b) => a * b, 1);
+      if (!weights[n]) throw new Error(`weights: missing ${n}`);
+      if (weights[n].length !== expected) throw new Error(`weights: ${n} has ${weights[n].length} values, expected ${expected} ([${shapes[n].join(', ')}])`);
+    }
     const fed = this.qat ? int8RoundTrip(weights, this.topology) : weights;
-    return { w1: fed.w1, b1: fed.b1, w2: fed.w2 };
+    return { w1b: joinBias(fed.w1, fed.b1), w2: fed.w2 };
   }
 
   async release(): Promise<void> {
     await Promise.all([...this.graphs.values()].map(async (s) => (await s).release()));
     this.graphs.clear();
   }
+}
+
+/** w1b's gradient [hidden, C * F + 1] (summed in float64) -> those of w1 and b1 (step-graph.ts `joinBias`). */
+function splitBias(dw1b: Float64Array, hidden: number): { w1: Float32Array; b1: Float32Array } {
+  const columns = dw1b.length / hidden;
+  const w1 = new Float32Array(hidden * (columns - 1));
+  const b1 = new Float32Array(hidden);
+  for (let h = 0; h < hidden; h++) {
+    for (let j = 0; j < columns - 1; j++) w1[h * (columns - 1) + j] = dw1b[h * columns + j];
+    b1[h] = dw1b[h * columns + columns - 1];
+  }
+  return { w1, b1 };
 }
 
 /** state[cells[k]] += updates[k] for the real (not padding) entries; rows of `channels` values. */
@@ -245,44 +266,33 @@ function addRows(state: Float32Array, f: FiringCells, updates: Float32Array, cha
 }
 
 /** sum += add, elementwise. */
-function addInto(sum: Float32Array, add: Float32Array): void {
+function addInto(sum: Float32Array | Float64Array, add: Float32Array): void {
   for (let i = 0; i < sum.length; i++) sum[i] += add[i];
 }
 
 /**
  * The step (outputs the firing cells' updates and features), or (withGradient) its
- * VJP: gx and d_<weight> (in WEIGHT_NAMES order) from gy and the stored
+ * VJP (step-graph.ts `stepVjp`): gx, d_w1b and d_w2 from gy and the stored
  * features, and for v1.1 models (`living`) the alive/clamp factor `pass`, by
- * which gy is multiplied first. Outputs keep their node names (read in order
+ * which gy is multiplied first. States are [N + 1, C]: the cells and the sink row. Outputs keep their node names (read in order
  * with `runList`): a renamed output costs an Identity copy, 0.85 ms per step for the features.
  */
 function stepGraph(topology: Topology, s: BatchShape, capacity: number, withGradient: boolean, living: boolean): Graph {
   const g = new Graph(withGradient ? 'nca_step_vjp' : 'nca_step');
-  const stateShape = [s.batch * s.height * s.width, s.channels];
+  const stateShape = [s.batch * s.height * s.width + 1, s.channels]; // the cells and the sink row (step-graph.ts)
   const neighbours = g.input('neighbours', [capacity * 9], 'int32');
-  const shapes = weightShapes(topology);
-  const params = Object.fromEntries(WEIGHT_NAMES.map((n) => [n, g.input(n, shapes[n])])) as Record<WeightName, Value>;
-  const prepared = prepareParams(params);
+  const features = perceptionSize(topology);
+  const params: StepParams = { w1b: g.input('w1b', [topology.hidden, features + 1]), w2: g.input('w2', weightShapes(topology).w2) };
   if (!withGradient) {
-    const x = g.input('x', stateShape);
-    const rows = withOnes(firingFeatures(x, neighbours, topology));
-    g.output(updateRows(rows, prepared));
+    const rows = withOnes(firingFeatures(g.input('x', stateShape), neighbours, topology));
+    g.output(updateRows(rows, params));
     g.output(rows);
     return g;
   }
-  const features = perceptionSize(topology);
   const cells = g.input('cells', [capacity], 'int32');
   const rows = g.input('features', [capacity, features + 1]);
   const gy = living ? mul(g.input('gy', stateShape), cast(g.input('pass', stateShape, 'uint8'), 'float32')) : g.input('gy', stateShape);
-  // Stand-ins for the state: only gradients are outputs, so their forward ops are pruned.
-  const standIn = () => expand(g.scalar(0), stateShape);
-  const x0 = standIn();
-  const [dRows, ...dWeights] = vjp([applyUpdates(x0, cells, updateRows(rows, prepared))], [gy], [rows, ...WEIGHT_NAMES.map((n) => params[n])]);
-  const dFeatures = slice(dRows, [0, 0], [capacity, features]); // the ones column's gradient goes nowhere
-  // perception is linear: its VJP needs no forward values
-  const x1 = standIn();
-  const [dPerception] = vjp([firingFeatures(x1, neighbours, topology)], [dFeatures], [x1]);
-  g.output(add(gy, dPerception));
-  for (const d of dWeights) g.output(d);
+  const d = stepVjp({ gy, cells, neighbours, rows }, params, topology);
+  for (const out of [d.dx, d.dw1b, d.dw2]) g.output(out);
   return g;
 }

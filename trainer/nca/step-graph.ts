@@ -1,32 +1,41 @@
 /**
- * One NCA step as graph ops, on a cell-major state [B * H * W, C] (layout.ts).
+ * One NCA step as graph ops, on a cell-major state [B * H * W + 1, C] (layout.ts):
+ * the cells, then one **sink row**, always zero going in, which stands for every
+ * cell that is not there (neighbours off a zero-padded grid; padding entries of
+ * the cell lists). With it no graph needs a mask, a Concat or a Slice for them.
  *
  * Only the cells that fire compute an update, so the two GEMMs and every
  * hidden-sized tensor cover about fireRate of the grid, in the backward pass as
  * well. The step takes the firing cells as an index list instead of a 0/1 mask:
  * `cells` [K] holds the indices (into the B*H*W cells) of the firing cells,
- * padded to K with the index B*H*W (a padding entry, whose update is dropped),
- * and their 3x3 neighbourhoods `neighbours` [9 * K] (firing.ts). `perceive`
- * (every cell, [B, C, H, W]) is the dense form, for the exporter's renderer.
+ * padded to K with the sink row's index B*H*W, and their 3x3 neighbourhoods
+ * `neighbours` [9 * K] (firing.ts). `perceive` (every cell, [B, C, H, W]) is
+ * the dense form, for the exporter's renderer.
  */
 import { filterKernel, type Topology } from '../../formats/model.ts';
 import type { Value } from '../graph/graph.ts';
-import { cast, concat, conv, expand, gather, less, matmul, mul, pad, relu, reshape, scatterND, transpose, unsqueeze, where } from '../graph/ops.ts';
+import { cast, concat, conv, expand, gather, greater, matmul, mul, pad, relu, reshape, scatterND, slice, transpose, unsqueeze } from '../graph/ops.ts';
 
+/**
+ * The step's weights as the graphs take them: w1 with b1 appended as a last
+ * column, so b1 rides in the first GEMM with the rows' ones column (`withOnes`).
+ * Made once per rollout in TypeScript (rollout.ts `weightFeeds`), not in every step graph.
+ */
 export interface StepParams {
-  w1: Value; // [hidden, C * F]
-  b1: Value; // [hidden]
+  w1b: Value; // [hidden, C * F + 1]
   w2: Value; // [C, hidden]
 }
 
-/** Parameters arranged for row-major GEMMs; b1 rides along as an extra row of w1ᵀ (see `updateRows`). */
-export interface PreparedParams {
-  w1bT: Value; // [C * F + 1, hidden]
-  w2T: Value; // [hidden, C]
-}
-
-export function prepareParams(p: StepParams): PreparedParams {
-  return { w1bT: transpose(concat([p.w1, reshape(p.b1, [-1, 1])], 1), [1, 0]), w2T: transpose(p.w2, [1, 0]) };
+/** w1 [hidden, C * F] and b1 [hidden] -> w1b [hidden, C * F + 1]. */
+export function joinBias(w1: Float32Array, b1: Float32Array): Float32Array {
+  const hidden = b1.length;
+  const features = w1.length / hidden;
+  const out = new Float32Array(hidden * (features + 1));
+  for (let h = 0; h < hidden; h++) {
+    out.set(w1.subarray(h * features, (h + 1) * features), h * (features + 1));
+    out[h * (features + 1) + features] = b1[h];
+  }
+  return out;
 }
 
 /** The fixed perception kernels as a depthwise Conv weight [C * F, 1, 3, 3]; output channel = c * F + f. */
@@ -61,8 +70,8 @@ export function withOnes(features: Value): Value {
 }
 
 /** Updates of the given rows of perception features with ones (`withOnes`) [K, C * F + 1] -> [K, C]. */
-export function updateRows(rows: Value, p: PreparedParams): Value {
-  return matmul(relu(matmul(rows, p.w1bT)), p.w2T);
+export function updateRows(rows: Value, p: StepParams): Value {
+  return matmul(relu(matmul(rows, transpose(p.w1b, [1, 0]))), transpose(p.w2, [1, 0]));
 }
 
 /** The perception kernels as a matrix [F, 9]: row f is filter f's 3x3 taps (row by row, scaled). */
@@ -74,35 +83,62 @@ export function tapKernel(topology: Topology): Float32Array {
 
 /**
  * Perception rows of the firing cells, [K, C * F], from their neighbourhoods
- * ([9 * K] cell indices, tap-major, see firing.ts): gather the neighbours' states
- * as [9, K * C], mix the taps with one [F, 9] GEMM, then put each cell's features
- * in a row (column c * F + f). Each filter only reads its own channel, so this
- * does 9 * F multiply-adds per channel where one [K, 9 * C] x [9 * C, C * F] GEMM did
- * 9 * C * C * F, mostly zeros (measured: a training iteration 1.10x faster, docs/performance.md).
+ * ([9 * K] cell indices, tap-major, see firing.ts) in `x` (cells and sink row):
+ * gather the neighbours' states as [9, K * C], mix the taps with one [F, 9] GEMM,
+ * then put each cell's features in a row (column c * F + f). Each filter only
+ * reads its own channel, so this does 9 * F multiply-adds per channel where one
+ * [K, 9 * C] x [9 * C, C * F] GEMM did 9 * C * C * F, mostly zeros (measured: a
+ * training iteration 1.10x faster, docs/performance.md).
  * Why not the depthwise Conv of `perceive`: that computes every cell and needs a
- * [B, C * F, H * W] -> [B * H * W, C * F] transpose before the gather; backward,
- * its VJP is a scatter of [K, C * F], that transpose's inverse and a second Conv.
+ * [B, C * F, H * W] -> [B * H * W, C * F] transpose before the gather.
  */
 export function firingFeatures(x: Value, neighbours: Value, topology: Topology): Value {
-  const g = x.graph;
   const c = x.shape[1];
   const k = neighbours.shape[0] / 9;
   const f = topology.filters.length;
-  const rows = topology.padding === 'circular' ? x : concat([x, expand(g.scalar(0, x.dtype), [1, c])], 0); // + the zero row
-  const taps = reshape(gather(rows, neighbours, 0), [9, k * c]);
-  const perFilter = matmul(g.constant(tapKernel(topology), [f, 9], x.dtype), taps); // [F, K * C]
+  const taps = reshape(gather(x, neighbours, 0), [9, k * c]);
+  const perFilter = matmul(x.graph.constant(tapKernel(topology), [f, 9], x.dtype), taps); // [F, K * C]
   return reshape(transpose(reshape(perFilter, [f, k, c]), [1, 2, 0]), [k, c * f]);
 }
 
+export interface StepVjpInputs {
+  /** d(loss)/d(state after the step) [N + 1, C], zero on the sink row. */
+  gy: Value;
+  /** The firing cells [K] (padding entries: the sink row). */
+  cells: Value;
+  /** Their neighbourhoods [9 * K], as the forward step read them. */
+  neighbours: Value;
+  /** Their perception rows with the ones column [K, C * F + 1], as the forward step returned them. */
+  rows: Value;
+}
+
 /**
- * x + the updates [K, C] on their cells, as a graph: what the step's VJP graph is
- * derived from (the forward step adds its updates in TypeScript, rollout.ts).
- * Padding entries (index B*H*W) add a zero update to cell 0: a ScatterND-add
- * straight into x, whose gradient is a Gather, where a scratch row to drop cost
- * a Pad and a GatherND backward.
+ * The step's vector-Jacobian product, written out by hand: the step is
+ * y = x + scatter(cells, relu(rows · w1bᵀ) · w2ᵀ) with rows = perception(x).
+ * Returns d/dx (on [N + 1, C]: the caller zeroes the sink row, which collects
+ * what went off the grid), d/dw1b and d/dw2. Padding entries read the sink row
+ * of gy, zero, so they add nothing anywhere. Written out instead of derived by
+ * autodiff from the forward ops: the general rules must mask padding entries,
+ * fix up negative indices and slice off the ones column, which took 22 of the
+ * derived graph's 46 nodes (docs/performance.md "Session 21");
+ * test/trainer/rollout.test.ts checks it against finite differences.
  */
-export function applyUpdates(x: Value, cells: Value, updates: Value): Value {
-  const real = less(cells, x.shape[0]);
-  const rows = unsqueeze(cast(where(real, cells, 0), 'int64'), [-1]);
-  return scatterND(x, rows, mul(updates, unsqueeze(cast(real, x.dtype), [-1])), 'add');
+export function stepVjp(v: StepVjpInputs, p: StepParams, topology: Topology): { dx: Value; dw1b: Value; dw2: Value } {
+  const c = v.gy.shape[1];
+  const k = v.cells.shape[0];
+  const f = topology.filters.length;
+  const dUpdates = gather(v.gy, v.cells, 0); // [K, C]
+  const active = relu(matmul(v.rows, transpose(p.w1b, [1, 0]))); // recomputed: cheaper than keeping [K, hidden] per step
+  // through the ReLU: its 0/1 step as Greater and Cast (Sign took about 1.7x as long in onnxruntime)
+  const dHidden = mul(matmul(dUpdates, p.w2), cast(greater(active, 0), active.dtype));
+  const dw1b = matmul(transpose(dHidden, [1, 0]), v.rows); // [hidden, C * F + 1]
+  const dFeatures = matmul(dHidden, slice(p.w1b, [0, 0], [p.w1b.shape[0], f * c])); // [K, C * F]
+  // the transposed perception: taps [9, K * C], each scatter-added onto the neighbour it read
+  const perTap = reshape(transpose(reshape(dFeatures, [k, c, f]), [2, 0, 1]), [f, k * c]);
+  const dTaps = reshape(matmul(transpose(v.gy.graph.constant(tapKernel(topology), [f, 9], v.gy.dtype), [1, 0]), perTap), [9 * k, c]);
+  return {
+    dx: scatterND(v.gy, unsqueeze(cast(v.neighbours, 'int64'), [-1]), dTaps, 'add'),
+    dw1b,
+    dw2: matmul(transpose(dUpdates, [1, 0]), active),
+  };
 }
