@@ -45,8 +45,8 @@ Options:
   --resume DIR           continue a stopped run exactly where its checkpoint is; with
                          --iterations N, lengthen it to N (also a finished run): the
                          learning-rate steps follow the new length (docs/trainer.md)
-  --iterations N         training iterations (default ${LIVING_ITERATIONS} for living models, else 1000;
-                         a detailed image may hold better with more, e.g. 3600: docs/trainer.md)
+  --iterations N         training iterations (default ${LIVING_ITERATIONS} for living models: about
+                         27 minutes for a 48 px icon on 2 cores; else 1000)
   --size WxH             size of the target in cells (default: the image's size,
                          scaled down to 32 cells on its long side; 64 with --no-alive)
   --pad N                empty cells around the target (default: a quarter of
@@ -352,8 +352,9 @@ const TEXTURE_SCORE_STEPS = [250, 1000];
  * Living runs' defaults (Growing NCA's persistent and regenerating experiments), where they
  * differ from the source method. Pool 1024, 2000 iterations and the weight average were measured
  * on a real 48 px icon (docs/performance.md): the pool-256, 1000-iteration run died before 10^5 steps.
- * 2800 iterations scored every 200 fit in 30 minutes on 2 cores since the batch is split across
- * worker threads (26.7 minutes for the folder icon; 1800 before the split, session 14). Mixed damage
+ * 3600 iterations scored every 200 fit in 30 minutes on 2 cores since the step's VJP was written out
+ * (26.9 minutes for the folder icon, session 21; 2800 from session 14, when the batch was split
+ * across worker threads; 1800 before). Mixed damage
  * (discs and half-planes) held the icon in int8 to 10^5 steps, where discs only let it slide.
  * Pool ageing kept two icons alive to 10^5 steps where runs without it died (session 9: 1000 steps
  * every 50 iterations, +11 % CPU); 4000 steps every 200, the same CPU, held 0.7 dB more on average

@@ -101,8 +101,8 @@ export const SOURCE_METHOD: TrainConfig = {
   scoreSteps: [500, 2000, 6000],
 };
 
-/** `nca train --target`'s default run length (living models; docs/trainer.md). */
-export const LIVING_ITERATIONS = 2800;
+/** `nca train --target`'s default run length (living models; docs/trainer.md, docs/decisions.md "Session 21"). */
+export const LIVING_ITERATIONS = 3600;
 
 export class ConfigError extends Error {
   constructor(message: string) {
