@@ -23,7 +23,7 @@ import { perceptionSize, weightShapes, type Topology, type Weights } from '../..
 import { Graph, type Value } from '../graph/graph.ts';
 import { cast, mul } from '../graph/ops.ts';
 import { Session, type SessionOptions } from '../engine/session.ts';
-import { firingFeatures, joinBias, stepVjp, updateRows, withOnes, type StepParams } from './step-graph.ts';
+import { firingFeatures, joinBias, splitBias, stepVjp, updateRows, withOnes, type StepParams } from './step-graph.ts';
 import { int8RoundTrip } from './fake-quant.ts';
 import { firingCells, neighbourhoods, neighbourTable, type FiringCells } from './firing.ts';
 import { batchSize, fromCells, toCells, type BatchShape } from './layout.ts';
@@ -242,18 +242,6 @@ export class NcaRollout {
     await Promise.all([...this.graphs.values()].map(async (s) => (await s).release()));
     this.graphs.clear();
   }
-}
-
-/** w1b's gradient [hidden, C * F + 1] (summed in float64) -> those of w1 and b1 (step-graph.ts `joinBias`). */
-function splitBias(dw1b: Float64Array, hidden: number): { w1: Float32Array; b1: Float32Array } {
-  const columns = dw1b.length / hidden;
-  const w1 = new Float32Array(hidden * (columns - 1));
-  const b1 = new Float32Array(hidden);
-  for (let h = 0; h < hidden; h++) {
-    for (let j = 0; j < columns - 1; j++) w1[h * (columns - 1) + j] = dw1b[h * columns + j];
-    b1[h] = dw1b[h * columns + columns - 1];
-  }
-  return { w1, b1 };
 }
 
 /** state[cells[k]] += updates[k] for the real (not padding) entries; rows of `channels` values. */

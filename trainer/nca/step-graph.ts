@@ -38,6 +38,18 @@ export function joinBias(w1: Float32Array, b1: Float32Array): Float32Array {
   return out;
 }
 
+/** w1b's gradient [hidden, C * F + 1] (summed in float64) -> those of w1 and b1: `joinBias` backwards. */
+export function splitBias(dw1b: Float64Array, hidden: number): { w1: Float32Array; b1: Float32Array } {
+  const columns = dw1b.length / hidden;
+  const w1 = new Float32Array(hidden * (columns - 1));
+  const b1 = new Float32Array(hidden);
+  for (let h = 0; h < hidden; h++) {
+    for (let j = 0; j < columns - 1; j++) w1[h * (columns - 1) + j] = dw1b[h * columns + j];
+    b1[h] = dw1b[h * columns + columns - 1];
+  }
+  return { w1, b1 };
+}
+
 /** The fixed perception kernels as a depthwise Conv weight [C * F, 1, 3, 3]; output channel = c * F + f. */
 export function perceptionKernel(topology: Topology): Float32Array {
   const f = topology.filters.length;
@@ -69,9 +81,14 @@ export function withOnes(features: Value): Value {
   return concat([features, expand(features.graph.scalar(1, features.dtype), [features.shape[0], 1])], 1);
 }
 
+/** The hidden layer's activations of rows of perception features with ones (`withOnes`) [K, C * F + 1] -> [K, hidden]. */
+function hiddenRows(rows: Value, p: StepParams): Value {
+  return relu(matmul(rows, transpose(p.w1b, [1, 0])));
+}
+
 /** Updates of the given rows of perception features with ones (`withOnes`) [K, C * F + 1] -> [K, C]. */
 export function updateRows(rows: Value, p: StepParams): Value {
-  return matmul(relu(matmul(rows, transpose(p.w1b, [1, 0]))), transpose(p.w2, [1, 0]));
+  return matmul(hiddenRows(rows, p), transpose(p.w2, [1, 0]));
 }
 
 /** The perception kernels as a matrix [F, 9]: row f is filter f's 3x3 taps (row by row, scaled). */
@@ -128,7 +145,7 @@ export function stepVjp(v: StepVjpInputs, p: StepParams, topology: Topology): { 
   const k = v.cells.shape[0];
   const f = topology.filters.length;
   const dUpdates = gather(v.gy, v.cells, 0); // [K, C]
-  const active = relu(matmul(v.rows, transpose(p.w1b, [1, 0]))); // recomputed: cheaper than keeping [K, hidden] per step
+  const active = hiddenRows(v.rows, p); // recomputed: cheaper than keeping [K, hidden] per step
   // through the ReLU: its 0/1 step as Greater and Cast (Sign took about 1.7x as long in onnxruntime)
   const dHidden = mul(matmul(dUpdates, p.w2), cast(greater(active, 0), active.dtype));
   const dw1b = matmul(transpose(dHidden, [1, 0]), v.rows); // [hidden, C * F + 1]
