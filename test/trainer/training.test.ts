@@ -1,6 +1,6 @@
 // The training loop's parts: the pixel loss, NaN rollback, checkpoint and config errors.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -118,6 +118,28 @@ test('a finished 16:9 run (QAT, damage) leaves a loadable checkpoint and model; 
   writeFileSync(join(dir, CHECKPOINT_FILE), Buffer.from('not a checkpoint at all'));
   await assert.rejects(loadCheckpoint(dir), (e: Error) => e instanceof CheckpointError && /not a trainer checkpoint/.test(e.message));
   await assert.rejects(loadCheckpoint(tempDir()), (e: Error) => e instanceof CheckpointError && /no checkpoint/.test(e.message));
+});
+
+test('a checkpoint written beside the next iterations holds its own iteration; a write that fails stops the run and keeps the last checkpoint', async () => {
+  const dir = tempDir();
+  const c: TrainConfig = { ...config, iterations: 8, saveEvery: 1 };
+  const loss = await pixelLoss(spec, c, { threads: 1 });
+  const seen: number[] = [];
+  const trainer = await Trainer.start(c, loss, {
+    dir,
+    threads: 1,
+    onEvent: (e) => {
+      if (e.kind === 'iteration') seen.push(e.iteration);
+      if (e.kind !== 'checkpoint') return;
+      assert.equal(decodeCheckpoint(readFileSync(join(dir, CHECKPOINT_FILE))).iteration, e.iteration, 'the file holds the announced iteration');
+      // the next write's temporary file cannot be made
+      if (e.iteration === 3) mkdirSync(join(dir, `${CHECKPOINT_FILE}.tmp-${process.pid}`));
+    },
+  });
+  await assert.rejects(trainer.run(), /EISDIR/);
+  await trainer.release();
+  assert.ok(Math.max(...seen) < 6, `the run went on after the failed write, to iteration ${Math.max(...seen)}`);
+  assert.equal((await loadCheckpoint(dir)).iteration, 3, 'the last good checkpoint is kept');
 });
 
 test('bad settings are rejected with the setting named', () => {

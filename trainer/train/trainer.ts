@@ -74,6 +74,9 @@ export class Trainer {
   private rng: Rng;
   private pool: Pool;
   private readonly shape: BatchShape;
+  /** The checkpoint being written (see save). */
+  private writing: Promise<void> | null = null;
+  private poolCopy: Float32Array | null = null;
 
   private constructor(
     private state: TrainState,
@@ -164,6 +167,7 @@ export class Trainer {
     while (this.state.iteration < c.iterations) {
       if (signal?.aborted) {
         await this.save();
+        await this.saved();
         return { stopped: true };
       }
       const failure = await this.iterate();
@@ -183,6 +187,7 @@ export class Trainer {
       await writeModel(path, this.model(c.weightAverage > 0));
     }
     await this.save();
+    await this.saved();
     this.emit({ kind: 'done', iteration: this.state.iteration, model: path });
     return { stopped: false };
   }
@@ -294,13 +299,43 @@ export class Trainer {
     slots.forEach((slot, b) => this.pool.set(slot, aged.subarray(b * this.pool.stateSize, (b + 1) * this.pool.stateSize)));
   }
 
+  /**
+   * Checkpoints this moment. The write (about 110 MB for a living run's pool, 0.1-0.6 s with its
+   * sync) goes on beside the next iterations: it writes a copy of the state, made here. One write at
+   * a time; `saved()` waits for it and throws its error, so a failed write still stops the run.
+   */
   private async save(): Promise<void> {
+    await this.saved();
     this.state.rngState = this.rng.state;
-    this.state.pool = this.pool.data;
-    this.state.poolLoss = this.pool.losses;
-    await saveCheckpoint(this.options.dir, this.state);
+    const snapshot = this.snapshot();
     this.state.rollbacks = 0;
-    this.emit({ kind: 'checkpoint', iteration: this.state.iteration });
+    const written = saveCheckpoint(this.options.dir, snapshot).then(() => this.emit({ kind: 'checkpoint', iteration: snapshot.iteration }));
+    written.catch(() => {}); // not unhandled meanwhile: saved() rethrows it
+    this.writing = written;
+  }
+
+  /** Waits for the checkpoint being written, if any. */
+  private async saved(): Promise<void> {
+    const writing = this.writing;
+    this.writing = null;
+    await writing;
+  }
+
+  /** A copy of the training state that the next iterations cannot change; the pool goes to a buffer reused from save to save. */
+  private snapshot(): TrainState {
+    const s = this.state;
+    if (this.poolCopy?.length !== this.pool.data.length) this.poolCopy = new Float32Array(this.pool.data.length);
+    this.poolCopy.set(this.pool.data);
+    const copy64 = (r: Record<string, Float64Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.slice()]));
+    return {
+      ...s,
+      weights: copyWeights(s.weights),
+      ...(s.average ? { average: copyWeights(s.average) } : {}),
+      adam: { step: s.adam.step, m: copy64(s.adam.m), v: copy64(s.adam.v) },
+      pool: this.poolCopy,
+      poolLoss: this.pool.losses.slice(),
+      ...(s.best ? { best: { ...s.best } } : {}),
+    };
   }
 
   /** Back to the last checkpoint, with half the learning rate. */
@@ -311,6 +346,7 @@ export class Trainer {
     if (rollbacks > MAX_ROLLBACKS) {
       throw new Error(`training diverged: ${reason} at iteration ${failedAt} after ${MAX_ROLLBACKS} rollbacks (try a lower --lr)`);
     }
+    await this.saved();
     this.state = { ...(await loadCheckpoint(this.options.dir)), lrScale, rollbacks };
     this.rng = new Rng(this.state.rngState);
     this.pool = new Pool(this.pool.size, this.pool.stateSize, this.state.pool, this.state.poolLoss);
@@ -327,8 +363,12 @@ export class Trainer {
   }
 
   async release(): Promise<void> {
-    await this.rollout.release();
-    await this.loss.release?.();
+    try {
+      await this.saved();
+    } finally {
+      await this.rollout.release();
+      await this.loss.release?.();
+    }
   }
 }
 
