@@ -72,8 +72,9 @@ Options:
   --engine ort|reference  ort is fast; reference is the plain-TS core (default ort)
   --threads N             CPU threads (default: all cores); with 2 or more the float
                           and int8 runs go side by side
-  --strip FILE.png        a PNG of the frames: target, then each step count; a row
-                          per run (float, int8)
+  --strip FILE.png        a PNG of the frames: target, then each step count, then
+                          the regrowth test's erased frame and its last; a row per
+                          run (float, int8)
   --strip-scale N         pixels per cell in the strip (default 2)
   --config FILE           JSON file with any of these flags, e.g. {"steps": "100,1000"}
 
@@ -315,9 +316,9 @@ function describeTexture(report: TextureRunReport, path: string, texture: string
 }
 
 /** `--json`: what the command was given (`head`), then the report without its frames, whether the thresholds applied, and the strip. */
-function printJsonReport(head: Record<string, unknown>, report: { runs: { frames?: unknown }[] }, applied: boolean, strip: unknown): void {
+function printJsonReport(head: Record<string, unknown>, report: { runs: { frames?: unknown; regrowFrames?: unknown }[] }, applied: boolean, strip: unknown): void {
   const { runs, ...rest } = report;
-  const summary = { ...head, ...rest, runs: runs.map(({ frames, ...run }) => run), thresholdsApplied: applied, strip };
+  const summary = { ...head, ...rest, runs: runs.map(({ frames, regrowFrames, ...run }) => run), thresholdsApplied: applied, strip };
   console.log(JSON.stringify(summary, null, 2));
 }
 
@@ -437,7 +438,7 @@ export const evalCommand: Command = {
     });
     progress.finish();
 
-    const strip = stripPath ? await writeStrip(stripPath, report.runs.map((run) => [...(report.targetFrame ? [report.targetFrame] : []), ...run.frames!]), stripScale) : null;
+    const strip = stripPath ? await writeStrip(stripPath, report.runs.map((run) => [...(report.targetFrame ? [report.targetFrame] : []), ...run.frames!, ...(run.regrowFrames ?? [])]), stripScale) : null;
     const bestScore = bestScoreOf(model);
     const applied = !values['no-thresholds'];
     if (values.json) {

@@ -160,6 +160,8 @@ export interface RunReport {
   endChange: number;
   /** With keepFrames: the frame at each step count, over white. */
   frames?: RgbImage[];
+  /** With keepFrames and a regrowth test: the frame just after the erase and the one where the test stopped. */
+  regrowFrames?: [RgbImage, RgbImage];
   /** The run stopped early (`stopBelow`): `marks` ends where it stopped; no regrowth, and endChange is NaN. */
   cut?: boolean;
 }
@@ -309,7 +311,7 @@ export function eraseRightHalf(state: Float32Array, grid: Grid, channels: number
   return erased;
 }
 
-async function regrowth(model: NcaModel, state: Float32Array, at: number, before: number, plan: RunPlan): Promise<RegrowReport> {
+async function regrowth(model: NcaModel, state: Float32Array, at: number, before: number, plan: RunPlan): Promise<{ report: RegrowReport; frames: [RgbImage, RgbImage] }> {
   const r = plan.regrow!;
   const { grid, target } = plan;
   const erased = eraseRightHalf(state, grid, model.topology.channels);
@@ -319,10 +321,9 @@ async function regrowth(model: NcaModel, state: Float32Array, at: number, before
     engine.setState(erased, at);
     const offsets = offsetsUpTo(r.shift);
     const targets = offsets.map(([dx, dy]) => shifted(target!, dx, dy));
-    const psnrs = () => {
-      const frame = frameOf(model, engine.state(), grid);
-      return targets.map((t) => reportedPsnr(frame, t));
-    };
+    let frame = frameOf(model, engine.state(), grid);
+    const erasedFrame = frame;
+    const psnrs = () => targets.map((t) => reportedPsnr(frame, t));
     // The best PSNR over the offsets; the first (in place) wins ties.
     const best = (of: number[]): { psnr: number; moved: [number, number] } => {
       const i = of.indexOf(Math.max(...of));
@@ -342,10 +343,12 @@ async function regrowth(model: NcaModel, state: Float32Array, at: number, before
       await engine.run(n);
       plan.tick(n);
       k += n;
+      frame = frameOf(model, engine.state(), grid);
       end = best(psnrs());
     }
     plan.skip(r.max - k); // the budget not needed, so the progress total adds up
-    return { at, psnrBefore: before, psnrErased: round(erasedPsnrs[0], 2), steps, psnrEnd: round(end.psnr, 2), moved: end.moved, max: r.max, every: r.every, withinDb: r.withinDb, shift: r.shift };
+    const report = { at, psnrBefore: before, psnrErased: round(erasedPsnrs[0], 2), steps, psnrEnd: round(end.psnr, 2), moved: end.moved, max: r.max, every: r.every, withinDb: r.withinDb, shift: r.shift };
+    return { report, frames: [erasedFrame, frame] };
   } finally {
     await engine.dispose();
   }
@@ -455,6 +458,7 @@ export async function evaluateRun(model: NcaModel, weights: RunReport['weights']
   const reports: StepReport[] = [];
   const frames: RgbImage[] = [];
   let regrow: RegrowReport | null = null;
+  let regrowFrames: [RgbImage, RgbImage] | null = null;
   let bestPsnr = -Infinity;
   let mostAlive = 0;
   const cut = plan.cut;
@@ -484,9 +488,16 @@ export async function evaluateRun(model: NcaModel, weights: RunReport['weights']
       if (plan.keepFrames) frames.push(frame);
       if (cut && p !== null && round(p, 2) < cut.below) Atomics.store(cut.flag, 0, 1);
     }
-    if (plan.regrow && target && at === plan.regrow.at) regrow = await regrowth(model, state, at, round(p!, 2), plan);
+    if (plan.regrow && target && at === plan.regrow.at) ({ report: regrow, frames: regrowFrames } = await regrowth(model, state, at, round(p!, 2), plan));
   });
-  return { weights, marks: reports, regrow, endChange: walk.endChange, ...(plan.keepFrames ? { frames } : {}), ...(walk.stopped ? { cut: true } : {}) };
+  return {
+    weights,
+    marks: reports,
+    regrow,
+    endChange: walk.endChange,
+    ...(plan.keepFrames ? { frames, ...(regrowFrames ? { regrowFrames } : {}) } : {}),
+    ...(walk.stopped ? { cut: true } : {}),
+  };
 }
 
 function failuresOf(runs: RunReport[], thresholds: Thresholds, withTarget: boolean): string[] {

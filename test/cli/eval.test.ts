@@ -129,6 +129,23 @@ test('nca eval --strip writes a PNG: the target, then a frame per step count; a 
   assert.deepEqual(Array.from(image.data.subarray((0 * image.width + 48) * 4, (0 * image.width + 48) * 4 + 4)), [128, 128, 128, 255], 'a grey gap');
 });
 
+test('nca eval --strip with the regrowth test ends each row with the erased frame and the last frame of the test', () => {
+  const strip = join(dir, 'strip-regrow.png');
+  const { code, stderr } = runNca(['eval', fixedPath, '--target', targetPath, ...quick, '--regrow-at', '20', '--regrow-max', '30', '--strip', strip, '--strip-scale', '1']);
+  assert.equal(code, 3, stderr); // the fixed point cannot regrow
+  const image = decodePng(new Uint8Array(readFileSync(strip)));
+  // target, 20 and 60 steps, erased, last: 5 tiles of 16x12 with 2 px gaps
+  assert.deepEqual([image.width, image.height], [5 * 16 + 4 * 2, 2 * 12 + 2]);
+  const pixel = (tile: number, x: number, y: number) => Array.from(image.data.subarray((y * image.width + tile * 18 + x) * 4, (y * image.width + tile * 18 + x) * 4 + 3));
+  const targetPixel = (x: number, y: number) => Array.from(target.data.subarray((y * 8 + x) * 4, (y * 8 + x) * 4 + 3));
+  // the target covers cells 4-11 x 3-8; the erase takes x >= 8, and a fixed point stays erased
+  for (const tile of [3, 4]) {
+    assert.deepEqual(pixel(tile, 7, 5), targetPixel(3, 2), `tile ${tile}: the left half is kept`);
+    assert.deepEqual(pixel(tile, 9, 5), [255, 255, 255], `tile ${tile}: the right half is gone`);
+  }
+  assert.deepEqual(pixel(2, 9, 5), targetPixel(5, 2), 'before the erase the right half is there');
+});
+
 test('nca eval: a trainer\'s model resizes and places the target as in training (metadata.extra.box); --no-box does not', () => {
   // The target at twice its size (nearest neighbour): resizing it back to the trained 8x6 box gives the original.
   const big = { width: 16, height: 12, data: new Uint8Array(16 * 12 * 4) };
