@@ -74,6 +74,9 @@ Options:
                          age the same pool slots every time, so that they grow
                          tens of thousands of steps old (default for living
                          models), or the batch just trained (docs/trainer.md)
+  --age-damage N         half-erase the first N states of each ageing before they
+                         age, so training sees what follows a loss thousands of
+                         steps later (default 0)
   --hidden N             hidden units of the update network (default 128)
   --lr X                 Adam learning rate (default 0.002)
   --lr-milestones F,..   fractions of the run at which the rate is multiplied by 0.4
@@ -152,6 +155,7 @@ const options = {
   'age-every': { type: 'string' },
   'age-elders': { type: 'boolean' },
   'no-age-elders': { type: 'boolean' },
+  'age-damage': { type: 'string' },
   'overflow-weight': { type: 'string' },
   'settle-weight': { type: 'string' },
   qat: { type: 'boolean' },
@@ -415,6 +419,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     ageSteps: intValue(values, 'age-steps', defaults.ageSteps, 0),
     ageEvery: intValue(values, 'age-every', defaults.ageEvery, 1),
     ageElders: values['no-age-elders'] === true ? false : values['age-elders'] === true || defaults.ageElders,
+    ageDamage: intValue(values, 'age-damage', 0, 0),
     lr: numberValue(values, 'lr', SOURCE_METHOD.lr, 1e-8, 1),
     lrMilestones: milestonesValue(values, defaults.lrMilestones),
     damage: intValue(values, 'damage', living ? Math.floor(batch / 4) : 0, 0),

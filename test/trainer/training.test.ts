@@ -226,6 +226,29 @@ test('pool ageing runs the batch just trained ageSteps more steps (as the refere
   }
 });
 
+test('ageDamage half-erases the first aged states before they age, and changes nothing else', async () => {
+  // batch 2 of a pool of 4, elders aged after iteration 1 (the last): slots 0 and 1, the first of them erased
+  const base: TrainConfig = { ...config, poolSize: 4, batch: 2, iterations: 2, saveEvery: 2, ageSteps: 3, ageEvery: 2, ageElders: true };
+  const finalState = async (ageDamage: number) => {
+    const c: TrainConfig = { ...base, ageDamage };
+    const dir = tempDir();
+    const trainer = await Trainer.start(c, await pixelLoss(spec, c, { threads: 1 }), { dir, threads: 1 });
+    await trainer.run();
+    await trainer.release();
+    return loadCheckpoint(dir);
+  };
+  const [plain, damaged] = [await finalState(0), await finalState(1)];
+  assert.deepEqual(flat(damaged.weights), flat(plain.weights), 'training is untouched');
+  const stateSize = base.topology.channels * size * size;
+  const cells = (p: Float32Array, slot: number) => p.subarray(slot * stateSize, (slot + 1) * stateSize);
+  for (const slot of [1, 2, 3]) assert.deepEqual(cells(damaged.pool, slot), cells(plain.pool, slot), `slot ${slot} is as without damage`);
+  const shape = { batch: 1, channels: base.topology.channels, height: size, width: size };
+  const [a, b] = [takeHwc(cells(plain.pool, 0), shape, 0), takeHwc(cells(damaged.pool, 0), shape, 0)];
+  const changed = Array.from({ length: size * size }, (_, i) => i).filter((i) => a.subarray(i * 12, i * 12 + 12).some((v, c) => v !== b[i * 12 + c]));
+  assert.ok(changed.length > size && changed.length < size * size, `the erase changed ${changed.length} of ${size * size} cells of the elder`);
+  assert.throws(() => validateConfig({ ...base, ageDamage: 3 }), /ageDamage \(3\) is more than the 2 states/);
+});
+
 test('the settling loss: the logged term is the mean squared change of the last step (as the reference core), weighted into the loss', async () => {
   const settleWeight = 7;
   const c: TrainConfig = { ...config, iterations: 2, saveEvery: 1, settleWeight };

@@ -64,6 +64,12 @@ export interface TrainConfig {
    * instead of `ageSteps` (docs/trainer.md). Absent in checkpoints from before it: false.
    */
   ageElders?: boolean;
+  /**
+   * How many of the states each ageing runs are first half-erased (the first n; a random
+   * half-plane, as damageShape 'half'), so the pool also holds states ageSteps steps after
+   * losing half: what a page shows long after damage, where a model can overgrow. Absent = 0.
+   */
+  ageDamage?: number;
   /** Score the model with the trainer's `score` function every n iterations and keep the best; 0 = never (keep the last). */
   scoreEvery: number;
   /** Step counts of the long run that scores the model (the score is its lowest PSNR over them). */
@@ -133,6 +139,9 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   c.ageElders ??= false; // checkpoints from before elder states
   positiveInt('ageSteps', c.ageSteps, 0);
   positiveInt('ageEvery', c.ageEvery);
+  c.ageDamage ??= 0; // checkpoints from before damage in ageing
+  positiveInt('ageDamage', c.ageDamage, 0);
+  if (c.ageDamage > c.batch) throw new ConfigError(`ageDamage (${c.ageDamage}) is more than the ${c.batch} states an ageing runs (batch)`);
   c.scoreEvery ??= 0; // checkpoints from before scoring
   c.scoreSteps ??= [...SOURCE_METHOD.scoreSteps];
   positiveInt('scoreEvery', c.scoreEvery, 0);

@@ -289,13 +289,16 @@ export class Trainer {
    * more steps with the new weights and writes it back, keeping each state's loss. Why: a state otherwise lives at most about
    * (iterations x batch / pool) visits of maxSteps steps, about 10^3 steps, and models trained so
    * shrank slowly from there and died between 10^4 and 10^5 steps (docs/trainer.md); an aged state
-   * that has decayed is trained back to the target like a damaged one. Masks come from their own
-   * seeds (negative iterations), so a run still repeats exactly.
+   * that has decayed is trained back to the target like a damaged one. With `ageDamage` the first
+   * states lose a random half before they age. Masks come from their own seeds (negative iterations),
+   * so a run still repeats exactly.
    */
   private async age(slots: number[], it: number): Promise<void> {
     const c = this.state.config;
     const maskSeeds = slots.map((_, b) => maskSeed(c.runSeed, -1 - it, b));
-    const aged = await this.rollout.advance(this.pool.gather(slots), this.state.weights, maskSeeds, c.ageSteps);
+    const states = this.pool.gather(slots);
+    if (c.ageDamage) eraseDamage(states, this.shape, range(0, c.ageDamage), this.rng, 'half');
+    const aged = await this.rollout.advance(states, this.state.weights, maskSeeds, c.ageSteps);
     slots.forEach((slot, b) => this.pool.set(slot, aged.subarray(b * this.pool.stateSize, (b + 1) * this.pool.stateSize)));
   }
 
