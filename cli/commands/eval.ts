@@ -36,7 +36,8 @@ and re-quantised to int8. At each step count it measures, against the target (bo
 composited over white): PSNR and SSIM; and always: the alive fraction, the state range,
 and whether the state exploded, died or decayed. With a target it also erases the
 right half after --regrow-at steps and counts the steps until the PSNR is back within
-1 dB (in place or up to a cell over, --regrow-shift). Without a target it checks stability only (no explosion, death or decay, and a
+1 dB (in place or up to a cell over, --regrow-shift); it must still be so --regrow-max
+steps after the erase. Without a target it checks stability only (no explosion, death or decay, and a
 small frame-to-frame change at the end).
 
 With --texture IMAGE it judges a texture model instead: at each step count (default
@@ -60,7 +61,8 @@ Options:
                           the end, colours in 0..1 (default ${DEFAULT_THRESHOLDS.maxChange})
   --regrow-at N           step count at which to erase the right half (default 1000,
                           or the largest step count if smaller)
-  --regrow-max N          steps allowed to regrow (default 2000)
+  --regrow-max N          steps allowed to regrow; the regrown pattern must still be
+                          there at the end of them (default 2000)
   --regrow-every N        steps between regrowth checks (default 10)
   --regrow-shift N        the regrown pattern may sit up to N cells from where it was,
                           in x and y (default 1: an NCA has no fixed coordinates and may
@@ -183,7 +185,8 @@ function regrowLine(run: RunReport): string {
   const r = run.regrow;
   if (!r) return '';
   const moved = r.moved[0] || r.moved[1] ? `, moved ${r.moved[0]},${r.moved[1]}` : '';
-  return r.steps === null ? `${run.weights}: not within ${r.max} steps (${r.psnrEnd} dB${moved})` : `${run.weights}: ${r.steps} steps${moved}`;
+  if (r.steps === null) return `${run.weights}: not within ${r.max} steps (${r.psnrEnd} dB${moved})`;
+  return `${run.weights}: ${r.steps} steps, ${r.held ? 'held' : 'not held'} (${r.psnrEnd} dB at ${r.max}${moved})`;
 }
 
 function describe(report: LongRunReport, path: string, target: { path: string; width: number; height: number } | null, bestScore: number | undefined, applied: boolean): string {
@@ -214,7 +217,7 @@ function describe(report: LongRunReport, path: string, target: { path: string; w
   if (regrown.length) {
     const r = report.runs[0].regrow!;
     const where = r.shift > 0 ? `, up to ${r.shift} cell${r.shift > 1 ? 's' : ''} over` : ', in place';
-    lines.push(`regrowth after erasing the right half at ${r.at} steps (back within ${r.withinDb} dB of ${r.psnrBefore} dB${where}): ${regrown.join(', ')}`);
+    lines.push(`regrowth after erasing the right half at ${r.at} steps (back within ${r.withinDb} dB of ${r.psnrBefore} dB${where}, and held ${r.max} steps after the erase): ${regrown.join(', ')}`);
   }
   lines.push(`change over one step at the end (RMS, 0..1): ${report.runs.map((r) => `${r.weights} ${r.endChange}`).join(', ')}`);
   lines.push(`ran ${report.stepsRun} steps in ${report.seconds.toFixed(1)} s (${Math.round(report.stepsRun / Math.max(report.seconds, 1e-3))} steps/s, ${report.engine} engine)`);

@@ -5,8 +5,8 @@ import type { NcaModel } from '../../formats/index.ts';
 
 serveCalls(
   Promise.resolve({
-    evaluateRun(model: NcaModel, weights: RunReport['weights'], plan: Omit<RunPlan, 'tick' | 'skip'>, emit: (event: unknown) => void): Promise<RunReport> {
-      return evaluateRun(model, weights, { ...plan, tick: (n) => emit(['tick', n]), skip: (n) => emit(['skip', n]) });
+    evaluateRun(model: NcaModel, weights: RunReport['weights'], plan: Omit<RunPlan, 'tick'>, emit: (steps: number) => void): Promise<RunReport> {
+      return evaluateRun(model, weights, { ...plan, tick: emit });
     },
   }),
 );

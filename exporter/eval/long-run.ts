@@ -141,8 +141,13 @@ export interface RegrowReport {
   psnrErased: number;
   /** Steps until the PSNR was back within `withinDb` of psnrBefore (a multiple of `every`), or null if not within `max`. */
   steps: number | null;
-  /** PSNR when the test stopped: on regrowing, or after `max` steps when it did not regrow. */
+  /**
+   * PSNR `max` steps after the erase: the test always runs its whole window, so a pattern that
+   * regrows and then overgrows or fades is caught (`held`).
+   */
   psnrEnd: number;
+  /** Regrown, and still within `withinDb` of psnrBefore at the end of the window. */
+  held: boolean;
   /** The target's offset [dx, dy] in cells that gave psnrEnd (within ±shift; [0, 0] when in place). */
   moved: [number, number];
   max: number;
@@ -280,8 +285,6 @@ export interface RunPlan {
   threads?: number;
   /** `n` steps were run. */
   tick: (n: number) => void;
-  /** `n` planned steps will not be needed (regrowth finished early): progress only. */
-  skip: (n: number) => void;
   /** With `stopBelow`: a flag (index 0) over shared memory that the first run to fall below it sets, and every run reads. */
   cut?: { below: number; flag: Int32Array };
 }
@@ -329,25 +332,22 @@ async function regrowth(model: NcaModel, state: Float32Array, at: number, before
       const i = of.indexOf(Math.max(...of));
       return { psnr: of[i], moved: offsets[i] };
     };
+    const back = (psnr: number) => psnr >= before - r.withinDb;
     let steps: number | null = null;
-    let k = 0;
     const erasedPsnrs = psnrs();
     let end = best(erasedPsnrs);
-    for (;;) {
-      if (end.psnr >= before - r.withinDb) {
-        steps = k;
-        break;
-      }
+    for (let k = 0; ; ) {
+      // once regrown, only the end of the window is measured
+      if (steps === null && back(end.psnr)) steps = k;
       if (k >= r.max) break;
-      const n = Math.min(r.every, r.max - k);
+      const n = steps === null ? Math.min(r.every, r.max - k) : r.max - k;
       await engine.run(n);
       plan.tick(n);
       k += n;
       frame = frameOf(model, engine.state(), grid);
       end = best(psnrs());
     }
-    plan.skip(r.max - k); // the budget not needed, so the progress total adds up
-    const report = { at, psnrBefore: before, psnrErased: round(erasedPsnrs[0], 2), steps, psnrEnd: round(end.psnr, 2), moved: end.moved, max: r.max, every: r.every, withinDb: r.withinDb, shift: r.shift };
+    const report = { at, psnrBefore: before, psnrErased: round(erasedPsnrs[0], 2), steps, psnrEnd: round(end.psnr, 2), held: steps !== null && back(end.psnr), moved: end.moved, max: r.max, every: r.every, withinDb: r.withinDb, shift: r.shift };
     return { report, frames: [erasedFrame, frame] };
   } finally {
     await engine.dispose();
@@ -388,17 +388,13 @@ export function weightVariants(model: NcaModel, int8: boolean): [RunReport['weig
   return int8 ? [['float', model], ['int8', quantize(model, 'int8')]] : [['float', model]];
 }
 
-/** Progress over several runs: `tick` counts steps run, `skip` planned steps not needed; both report (done, total). */
+/** Progress over several runs: `tick` counts steps run and reports (done, total). */
 export function stepCounter(total: number, onProgress?: (done: number, total: number) => void) {
   let done = 0;
   const counter = {
     stepsRun: 0,
     tick: (n: number) => {
       counter.stepsRun += n;
-      done += n;
-      onProgress?.(done, total);
-    },
-    skip: (n: number) => {
       done += n;
       onProgress?.(done, total);
     },
@@ -510,9 +506,9 @@ function failuresOf(runs: RunReport[], thresholds: Thresholds, withTarget: boole
       if (withTarget && m.psnr !== null && !(m.psnr >= thresholds.minPsnr)) out.push(`${run.weights}: PSNR ${m.psnr} dB at ${at} < ${thresholds.minPsnr} dB`);
       if (!withTarget && m.decayed) out.push(`${run.weights}: decayed at ${at} (alive fraction ${m.aliveFraction})`);
     }
-    if (withTarget && run.regrow && run.regrow.steps === null) {
-      out.push(`${run.weights}: did not regrow within ${run.regrow.max} steps of erasing the right half at ${run.regrow.at} steps`);
-    }
+    const r = withTarget ? run.regrow : null;
+    if (r && r.steps === null) out.push(`${run.weights}: did not regrow within ${r.max} steps of erasing the right half at ${r.at} steps`);
+    else if (r && !r.held) out.push(`${run.weights}: regrew in ${r.steps} steps after erasing the right half at ${r.at} steps, then fell to ${r.psnrEnd} dB by ${r.max} steps after it (${r.psnrBefore} dB before)`);
     if (!withTarget && !(run.endChange <= thresholds.maxChange)) {
       out.push(`${run.weights}: frame-to-frame change ${run.endChange} > ${thresholds.maxChange} at the end (not settled: noise or motion)`);
     }
@@ -522,14 +518,10 @@ function failuresOf(runs: RunReport[], thresholds: Thresholds, withTarget: boole
 
 /** `evaluateRun` in a worker thread of its own (eval-worker.ts); progress comes back as events. */
 async function evaluateRunInWorker(model: NcaModel, weights: RunReport['weights'], plan: RunPlan): Promise<RunReport> {
-  const { tick, skip, ...data } = plan;
+  const { tick, ...data } = plan;
   const worker = await startWorker(moduleBeside(import.meta.url, 'eval-worker'), null, `nca eval worker (${weights})`);
   try {
-    const onEvent = (event: unknown) => {
-      const [kind, n] = event as ['tick' | 'skip', number];
-      (kind === 'tick' ? tick : skip)(n);
-    };
-    return (await worker.call('evaluateRun', [model, weights, data], onEvent)) as RunReport;
+    return (await worker.call('evaluateRun', [model, weights, data], (n) => tick(n as number))) as RunReport;
   } finally {
     await worker.close();
   }
@@ -567,7 +559,6 @@ export async function evaluateLongRun(model: NcaModel, options: LongRunOptions =
     chunk: options.chunk ?? evalChunk([...marks, ...(regrow ? [regrow.at] : [])]),
     keepFrames: options.keepFrames ?? false,
     tick: counter.tick,
-    skip: counter.skip,
     ...(options.stopBelow !== undefined && target ? { cut: { below: options.stopBelow, flag: new Int32Array(new SharedArrayBuffer(4)) } } : {}),
   };
   const threads = options.threads ?? os.availableParallelism();

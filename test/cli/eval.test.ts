@@ -60,7 +60,7 @@ test('nca eval: regrowth is tested by default; a model that cannot regrow is cau
   const report = JSON.parse(failed.stdout);
   for (const run of report.runs) {
     const { psnrBefore, psnrErased, psnrEnd, moved, ...settings } = run.regrow;
-    assert.deepEqual(settings, { at: 20, steps: null, max: 30, every: 10, withinDb: 1, shift: 1 });
+    assert.deepEqual(settings, { at: 20, steps: null, held: false, max: 30, every: 10, withinDb: 1, shift: 1 });
     assert.ok(psnrErased < psnrBefore - 1);
     // A fixed point is still erased when the test stops; the best offset of one cell can only add a little.
     assert.ok(psnrEnd >= psnrErased && psnrEnd < psnrBefore - 1, `${psnrEnd}`);
@@ -78,7 +78,7 @@ test('nca eval: regrowth is tested by default; a model that cannot regrow is cau
   const human = runNca(args);
   assert.equal(human.code, 3);
   assert.match(human.stdout, /best score during training: 31\.50 dB/);
-  assert.match(human.stdout, /regrowth after erasing the right half at 20 steps \(back within 1 dB of [\d.]+ dB, up to 1 cell over\): float: not within 30 steps \([\d.]+ dB(, moved -?\d,-?\d)?\), int8: not within 30 steps/);
+  assert.match(human.stdout, /regrowth after erasing the right half at 20 steps \(back within 1 dB of [\d.]+ dB, up to 1 cell over, and held 30 steps after the erase\): float: not within 30 steps \([\d.]+ dB(, moved -?\d,-?\d)?\), int8: not within 30 steps/);
   assert.match(human.stdout, /^FAIL /m);
   const reportOnly = runNca([...args, '--no-thresholds']);
   assert.equal(reportOnly.code, 0, reportOnly.stderr);
@@ -92,7 +92,7 @@ test('nca eval: a model that grows and regrows passes with its regrowth time', (
   const { code, stdout, stderr } = runNca(['eval', growPath, '--target', redPath, '--steps', '60,90', '--regrow-at', '60', '--regrow-max', '200', '--quiet']);
   assert.equal(code, 0, stderr);
   assert.match(stdout, /14x9 grid/, 'the grid defaults to the target size');
-  assert.match(stdout, /regrowth after erasing the right half at 60 steps .*: float: \d+ steps, int8: \d+ steps/);
+  assert.match(stdout, /regrowth after erasing the right half at 60 steps .*: float: \d+ steps, held \(100 dB at 200\), int8: \d+ steps, held/);
   assert.match(stdout, /^PASS /m);
 });
 

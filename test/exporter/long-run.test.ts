@@ -36,6 +36,7 @@ test('the fixed point cannot regrow: regrowth is null and the thresholds catch i
   const report = await evaluateLongRun(fixedPointModel(target), { target, steps: [20], int8: false, regrow: { at: 10, max: 50 } });
   const r = report.runs[0].regrow!;
   assert.equal(r.steps, null);
+  assert.equal(r.held, false);
   assert.equal(r.at, 10);
   assert.equal(r.psnrBefore, 100);
   assert.ok(r.psnrErased < 25, `erasing the right half should hurt: ${r.psnrErased}`);
@@ -63,6 +64,21 @@ test('a model that grows and regrows: regrowth is counted in steps of --every, a
   assert.ok(r.psnrEnd >= r.psnrBefore - 1 && r.psnrEnd > r.psnrErased, `the PSNR where it stopped: ${r.psnrEnd}`);
   const without = await evaluateLongRun(model, { target: red, steps: [60, 90], int8: false, regrow: false });
   assert.deepEqual(without.runs[0].marks, withRegrow.runs[0].marks);
+});
+
+test('regrowth must hold: a model that regrows and then grows past its target fails, though it came back within 1 dB', async () => {
+  // The growing model never stops: on a 14x9 grid with a 6x5 target in the middle, erased at 4 steps,
+  // its right half is back at once, and by the end of the window it has filled the grid.
+  const options = { target: solidRed(6, 5), targetAt: { x: 4, y: 2 }, grid: { width: 14, height: 9 }, steps: [4], int8: false, threads: 1, thresholds: { minPsnr: 0 } };
+  const report = await evaluateLongRun(growingModel(), { ...options, regrow: { at: 4, max: 60, every: 1, shift: 0 } });
+  const r = report.runs[0].regrow!;
+  assert.ok(r.steps !== null && r.steps <= 5, `regrew in ${r.steps}`);
+  assert.equal(r.held, false);
+  assert.ok(r.psnrEnd < r.psnrBefore - 5, `${r.psnrEnd} at the end against ${r.psnrBefore}`);
+  assert.deepEqual(report.failures, [`float: regrew in ${r.steps} steps after erasing the right half at 4 steps, then fell to ${r.psnrEnd} dB by 60 steps after it (${r.psnrBefore} dB before)`]);
+  // The same model on a grid its target fills holds what it regrew.
+  const filled = (await evaluateLongRun(growingModel(), { target: solidRed(14, 9), steps: [60], int8: false, threads: 1, regrow: { at: 60, max: 60 } })).runs[0].regrow!;
+  assert.ok(filled.steps !== null && filled.held, JSON.stringify(filled));
 });
 
 test('a real ring that regrows whole one cell to the right: it passes with the default one-cell allowance and fails in place only', async () => {
