@@ -70,6 +70,16 @@ export interface TrainConfig {
    * losing half: what a page shows long after damage, where a model can overgrow. Absent = 0.
    */
   ageDamage?: number;
+  /**
+   * The regrowth phase: the last `regrowPhase` of the run (a fraction; 0 = none) damages
+   * `regrowDamage` states of each batch with a random half-plane, in place of `damage` with
+   * `damageShape`, and only a model scored in the phase can become model.nca unless all of
+   * them die (trainer.ts). Why: on detailed icons a half regrew wider or blurrier than before
+   * the erase, 2-5 dB short; this phase trains regrowth at the last learning rate
+   * (docs/trainer.md). Absent in checkpoints from before it: 0.
+   */
+  regrowPhase?: number;
+  regrowDamage?: number;
   /** Score the model with the trainer's `score` function every n iterations and keep the best; 0 = never (keep the last). */
   scoreEvery: number;
   /** Step counts of the long run that scores the model (the score is its lowest PSNR over them). */
@@ -110,6 +120,11 @@ export const SOURCE_METHOD: TrainConfig = {
 /** `nca train --target`'s default run length (living models; docs/trainer.md, docs/decisions.md "Session 21"). */
 export const LIVING_ITERATIONS = 3600;
 
+/** The first iteration of the regrowth phase (see TrainConfig.regrowPhase); Infinity without one. */
+export function regrowStart(c: Pick<TrainConfig, 'iterations' | 'regrowPhase'>): number {
+  return c.regrowPhase ? Math.round((1 - c.regrowPhase) * c.iterations) : Infinity;
+}
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -142,6 +157,11 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   c.ageDamage ??= 0; // checkpoints from before damage in ageing
   positiveInt('ageDamage', c.ageDamage, 0);
   if (c.ageDamage > c.batch) throw new ConfigError(`ageDamage (${c.ageDamage}) is more than the ${c.batch} states an ageing runs (batch)`);
+  c.regrowPhase ??= 0; // checkpoints from before the regrowth phase
+  c.regrowDamage ??= 0;
+  if (!(c.regrowPhase >= 0 && c.regrowPhase < 1)) throw new ConfigError(`regrowPhase must be a fraction of the run in [0, 1), got ${c.regrowPhase}`);
+  positiveInt('regrowDamage', c.regrowDamage, 0);
+  if (c.regrowDamage >= c.batch) throw new ConfigError(`regrowDamage (${c.regrowDamage}) must leave at least one batch state intact (batch ${c.batch})`);
   c.scoreEvery ??= 0; // checkpoints from before scoring
   c.scoreSteps ??= [...SOURCE_METHOD.scoreSteps];
   positiveInt('scoreEvery', c.scoreEvery, 0);

@@ -4,7 +4,7 @@
  * One iteration: sample a batch from the pool, ordered worst first by the
  * loss each state had when written back (when the loss ranks states) -> every
  * `seedEvery`-th iteration a fresh seed replaces the worst -> optional damage
- * to the best -> run a random minSteps-maxSteps steps -> loss and dLoss/dState
+ * to the best (in the regrowth phase at the run's end, `regrowDamage` of them lose a half-plane) -> run a random minSteps-maxSteps steps -> loss and dLoss/dState
  * (plus, with `settleWeight`, the size of the last step's change: settle.ts)
  * -> backward through the rollout -> per-parameter gradient normalisation ->
  * Adam with step decay -> write the batch back, with each state's loss -> every
@@ -15,6 +15,7 @@
  * evaluation, higher is better) the model is scored every `scoreEvery`
  * iterations and model.nca is rewritten whenever the score improves. With
  * `weightAverage` a moving average of the weights is kept too, and scored beside them.
+ * Once the regrowth phase starts, only its own models can become model.nca (`rival`).
  *
  * A run lives in one directory: checkpoint.bin (every `saveEvery` iterations,
  * on stop, and at the end), log.jsonl, previews/*.png, model.nca and (keepScored) scored/*.nca.
@@ -35,7 +36,7 @@ import { autoSegmentSteps } from '../nca/rollout.ts';
 import { eraseDamage } from '../pixel/damage.ts';
 import { adamInit, adamStep, learningRate, normalizeGradients } from './adam.ts';
 import { CheckpointError, copyWeights, loadCheckpoint, MODEL_FILE, modelOf, saveCheckpoint, type TrainState } from './checkpoint.ts';
-import { validateConfig, type TrainConfig } from './config.ts';
+import { regrowStart, validateConfig, type TrainConfig } from './config.ts';
 import type { Loss } from './loss.ts';
 import { activePoolSize, Pool } from './pool.ts';
 import { settleTerm } from './settle.ts';
@@ -212,14 +213,14 @@ export class Trainer {
     const it = this.state.iteration;
     const started = performance.now();
     const current = this.model();
-    const floor = this.state.best?.score ?? -Infinity;
+    const rival = this.rival(it);
+    const floor = rival?.score ?? -Infinity;
     const score = await this.options.score!(current, floor);
     const averaged = this.state.average ? this.model(true) : null;
     const averageScore = averaged ? await this.options.score!(averaged, Math.max(floor, score)) : -Infinity;
     if (this.options.keepScored) await this.keepScored(it, current, averaged);
     const [top, model, weights] = averageScore > score ? [averageScore, averaged!, 'average'] : [score, current, 'current'];
-    const best = this.state.best;
-    if (!best || top > best.score) {
+    if (!rival || top > rival.score) {
       this.state.best = { iteration: it, score: top };
       model.metadata.extra = { ...model.metadata.extra, bestScore: top, bestIteration: it, ...(averaged ? { bestWeights: weights } : {}) };
       await writeModel(this.modelPath(), model);
@@ -235,6 +236,17 @@ export class Trainer {
     };
     await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
     this.emit(event);
+  }
+
+  /**
+   * The best so far that a model scored at iteration `it` must beat. In the regrowth phase a model
+   * from before it counts as dead (score 0): any living model of the phase replaces it, however
+   * well it held, since it was not trained to regrow as the phase's models are.
+   */
+  private rival(it: number): { iteration: number; score: number } | undefined {
+    const best = this.state.best;
+    const start = regrowStart(this.state.config);
+    return best && it >= start && best.iteration < start ? { iteration: best.iteration, score: 0 } : best;
   }
 
   private async keepScored(it: number, current: NcaModel, averaged: NcaModel | null): Promise<void> {
@@ -255,7 +267,8 @@ export class Trainer {
     const slots = this.pool.worstFirst(this.pool.sample(c.batch, this.rng, activePoolSize(c, it)));
     const x = this.pool.gather(slots);
     if (it % c.seedEvery === 0) x.set(seedState(c.topology, s.seed, c, this.rng.int(0, 0x7fffffff)), 0);
-    if (c.damage > 0) eraseDamage(x, this.shape, range(c.batch - c.damage, c.batch), this.rng, c.damageShape);
+    const [damage, shape] = it >= regrowStart(c) ? [c.regrowDamage!, 'half' as const] : [c.damage, c.damageShape];
+    if (damage > 0) eraseDamage(x, this.shape, range(c.batch - damage, c.batch), this.rng, shape);
     const steps = this.rng.int(c.minSteps, c.maxSteps);
     const maskSeeds = slots.map((_, b) => maskSeed(c.runSeed, it, b));
 
