@@ -66,24 +66,27 @@ test('render and export refuse a broken checkpoint with one line and code 65', (
   }
 });
 
-test('nca train --target grows its pool from 256 states and ages its elder slots by default; --pool-start, --age-steps/--age-every and --no-age-elders set them, and bad ones are refused (64 for a bad number, 65 for a bad combination)', async () => {
+test('nca train --target grows its pool from 256 states, ages its elder slots and ends with a regrowth phase by default; --pool-start, --age-steps/--age-every, --no-age-elders and --regrow-phase/--regrow-damage set them, and bad ones are refused (64 for a bad number, 65 for a bad combination)', async () => {
   const train = (out: string, ...flags: string[]) =>
     runNca(['train', '--target', join(dir, 'target.png'), '--out', join(dir, out), '--iterations', '1', '--batch', '1', '--steps', '4-4', '--hidden', '8', '--preview-every', '0', '--score-every', '0', '--quiet', ...flags]);
   const poolOf = async (out: string) => (await loadCheckpoint(join(dir, out))).config;
   assert.equal(train('pool-default', '--pool', '300').code, 0);
-  assert.deepEqual(pick(await poolOf('pool-default')), { poolSize: 300, poolStart: 256, ageSteps: 4000, ageEvery: 200, ageElders: true });
+  assert.deepEqual(pick(await poolOf('pool-default')), { poolSize: 300, poolStart: 256, ageSteps: 4000, ageEvery: 200, ageElders: true, regrowPhase: 0.15, regrowDamage: 0 });
   assert.equal(train('pool-small', '--pool', '40').code, 0);
-  assert.deepEqual(pick(await poolOf('pool-small')), { poolSize: 40, poolStart: 40, ageSteps: 4000, ageEvery: 200, ageElders: true }, 'a pool under 256 states does not grow');
-  assert.equal(train('pool-start', '--pool', '40', '--pool-start', '8', '--age-steps', '30', '--age-every', '3', '--no-age-elders').code, 0);
-  assert.deepEqual(pick(await poolOf('pool-start')), { poolSize: 40, poolStart: 8, ageSteps: 30, ageEvery: 3, ageElders: false });
+  assert.deepEqual(pick(await poolOf('pool-small')), { poolSize: 40, poolStart: 40, ageSteps: 4000, ageEvery: 200, ageElders: true, regrowPhase: 0.15, regrowDamage: 0 }, 'a pool under 256 states does not grow');
+  assert.equal(train('pool-start', '--pool', '40', '--pool-start', '8', '--age-steps', '30', '--age-every', '3', '--no-age-elders', '--regrow-phase', '0.3').code, 0);
+  assert.deepEqual(pick(await poolOf('pool-start')), { poolSize: 40, poolStart: 8, ageSteps: 30, ageEvery: 3, ageElders: false, regrowPhase: 0.3, regrowDamage: 0 });
   const bad = train('pool-bad', '--pool', '40', '--pool-start', '50');
   assert.equal(bad.code, 65);
   assert.match(bad.stderr, /poolStart \(50\) is larger than poolSize \(40\)/);
+  const badRegrow = train('regrow-bad', '--regrow-damage', '1');
+  assert.equal(badRegrow.code, 65);
+  assert.match(badRegrow.stderr, /regrowDamage \(1\) must leave at least one batch state intact \(batch 1\)/);
   const badAge = train('age-bad', '--age-every', '0');
   assert.equal(badAge.code, 64);
   assert.match(badAge.stderr, /age-every/);
 });
 
-function pick(c: { poolSize: number; poolStart?: number; ageSteps: number; ageEvery: number; ageElders?: boolean }) {
-  return { poolSize: c.poolSize, poolStart: c.poolStart, ageSteps: c.ageSteps, ageEvery: c.ageEvery, ageElders: c.ageElders };
+function pick(c: { poolSize: number; poolStart?: number; ageSteps: number; ageEvery: number; ageElders?: boolean; regrowPhase?: number; regrowDamage?: number }) {
+  return { poolSize: c.poolSize, poolStart: c.poolStart, ageSteps: c.ageSteps, ageEvery: c.ageEvery, ageElders: c.ageElders, regrowPhase: c.regrowPhase, regrowDamage: c.regrowDamage };
 }

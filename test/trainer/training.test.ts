@@ -348,6 +348,54 @@ test('each model is scored against the best so far as its floor (the average aga
   assert.deepEqual(floors, [-Infinity, 5, 6, 6, 9, 9]);
 });
 
+test('the regrowth phase: its models replace a better-scored model from before it, and it damages as damageShape half does', async () => {
+  // scoring at iterations 1-4, the phase from iteration 2 (its first model: the one scored at 3)
+  const phased: TrainConfig = { ...config, iterations: 4, scoreEvery: 1, regrowPhase: 0.5, regrowDamage: 1 };
+  const scores = [9, 8, 3, 5];
+  const floors: number[] = [];
+  const dir = tempDir();
+  const events: TrainEvent[] = [];
+  const trainer = await Trainer.start(phased, await pixelLoss(spec, phased, { threads: 1 }), {
+    dir,
+    threads: 1,
+    onEvent: (e) => events.push(e),
+    score: async (_m, floor) => {
+      floors.push(floor);
+      return scores[floors.length - 1];
+    },
+  });
+  await trainer.run();
+  await trainer.release();
+  assert.deepEqual(floors, [-Infinity, 9, 0, 3], 'from the phase on, the best from before it counts as dead');
+  const bests = events.filter((e): e is Extract<TrainEvent, { kind: 'score' }> => e.kind === 'score').map((e) => [e.bestIteration, e.best]);
+  assert.deepEqual(bests, [[1, 9], [1, 9], [3, 3], [4, 5]]);
+  assert.equal(decodeNca(readFileSync(join(dir, MODEL_FILE))).model.metadata.extra?.bestIteration, 4);
+
+  // weights at the phase's start (the checkpoint at iteration 4 of 8) and at the end
+  const weightsOf = async (c: TrainConfig) => {
+    const saved: Record<number, Float32Array> = {};
+    const d = tempDir();
+    const t = await Trainer.start(c, await pixelLoss(spec, c, { threads: 1 }), {
+      dir: d,
+      threads: 1,
+      onEvent: (e) => {
+        if (e.kind === 'checkpoint') saved[e.iteration] = flat(decodeCheckpoint(readFileSync(join(d, CHECKPOINT_FILE))).weights);
+      },
+    });
+    await t.run();
+    await t.release();
+    return saved;
+  };
+  const phase = { regrowPhase: 0.5, regrowDamage: 1 };
+  const [plain, withPhase] = [await weightsOf(config), await weightsOf({ ...config, ...phase })];
+  assert.deepEqual(withPhase[4], plain[4], 'nothing changes before the phase');
+  assert.notDeepEqual(withPhase[8], plain[8], 'the phase damages');
+  const halves = { ...config, damage: 1, damageShape: 'half' as const };
+  assert.deepEqual((await weightsOf({ ...halves, ...phase }))[8], (await weightsOf(halves))[8], 'the phase erases half-planes, as damageShape half');
+  assert.throws(() => validateConfig({ ...config, regrowPhase: 1 }), /regrowPhase must be a fraction of the run in \[0, 1\)/);
+  assert.throws(() => validateConfig({ ...config, regrowPhase: 0.2, regrowDamage: 2 }), /regrowDamage \(2\) must leave at least one batch state intact/);
+});
+
 /** w1, b1 and w2 end to end (w1 alone stays put at first: its gradient flows through w2, which starts at zero). */
 function flat(w: Weights): Float32Array {
   return Float32Array.from([...w.w1, ...w.b1, ...w.w2]);

@@ -239,14 +239,15 @@ export class Trainer {
   }
 
   /**
-   * The best so far that a model scored at iteration `it` must beat. In the regrowth phase a model
-   * from before it counts as dead (score 0): any living model of the phase replaces it, however
-   * well it held, since it was not trained to regrow as the phase's models are.
+   * The best so far that a model scored at iteration `it` (trained by iterations 0 to it - 1) must
+   * beat. Once the regrowth phase has trained it, a model from before the phase counts as dead
+   * (score 0): any living model of the phase replaces it, however well it held, since it was not
+   * trained to regrow as the phase's models are.
    */
   private rival(it: number): { iteration: number; score: number } | undefined {
     const best = this.state.best;
     const start = regrowStart(this.state.config);
-    return best && it >= start && best.iteration < start ? { iteration: best.iteration, score: 0 } : best;
+    return best && it > start && best.iteration <= start ? { iteration: best.iteration, score: 0 } : best;
   }
 
   private async keepScored(it: number, current: NcaModel, averaged: NcaModel | null): Promise<void> {
