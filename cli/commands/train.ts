@@ -480,6 +480,8 @@ function describe(event: TrainEvent): string | null {
       const average = event.averageScore === undefined ? '' : `, averaged weights ${event.averageScore.toFixed(2)}`;
       return `iteration ${event.iteration}: long-run score ${event.score.toFixed(2)}${average} (best ${event.best.toFixed(2)}, iteration ${event.bestIteration})`;
     }
+    case 'regrow':
+      return `iteration ${event.iteration}: regrowth phase: ${event.damage} of the ${event.batch} states of each batch lose one side of a random line; from now on only its models can become model.nca`;
     case 'done':
       return `wrote ${event.model}`;
     default:

@@ -370,6 +370,9 @@ test('the regrowth phase: its models replace a better-scored model from before i
   const bests = events.filter((e): e is Extract<TrainEvent, { kind: 'score' }> => e.kind === 'score').map((e) => [e.bestIteration, e.best]);
   assert.deepEqual(bests, [[1, 9], [1, 9], [3, 3], [4, 5]]);
   assert.equal(decodeNca(readFileSync(join(dir, MODEL_FILE))).model.metadata.extra?.bestIteration, 4);
+  const phaseStart = { kind: 'regrow', iteration: 2, damage: 1, batch: 2 };
+  assert.deepEqual(events.filter((e) => e.kind === 'regrow'), [phaseStart], 'the phase start is announced once');
+  assert.ok(readFileSync(join(dir, 'log.jsonl'), 'utf8').includes(JSON.stringify(phaseStart)), 'and logged');
 
   // weights at the phase's start (the checkpoint at iteration 4 of 8) and at the end
   const weightsOf = async (c: TrainConfig) => {

@@ -46,6 +46,7 @@ export type TrainEvent =
   | { kind: 'iteration'; iteration: number; loss: number; logs: Record<string, number>; lr: number; steps: number; seconds: number }
   | { kind: 'rollback'; iteration: number; to: number; reason: string; lrScale: number }
   | { kind: 'checkpoint'; iteration: number }
+  | { kind: 'regrow'; iteration: number; damage: number; batch: number }
   | { kind: 'score'; iteration: number; score: number; best: number; bestIteration: number; averageScore?: number; seconds: number }
   | { kind: 'preview'; iteration: number; path: string }
   | { kind: 'done'; iteration: number; model: string };
@@ -234,8 +235,7 @@ export class Trainer {
       ...(averaged ? { averageScore } : {}),
       seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
     };
-    await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
-    this.emit(event);
+    await this.log(event);
   }
 
   /**
@@ -268,7 +268,9 @@ export class Trainer {
     const slots = this.pool.worstFirst(this.pool.sample(c.batch, this.rng, activePoolSize(c, it)));
     const x = this.pool.gather(slots);
     if (it % c.seedEvery === 0) x.set(seedState(c.topology, s.seed, c, this.rng.int(0, 0x7fffffff)), 0);
-    const [damage, shape] = it >= regrowStart(c) ? [c.regrowDamage!, 'half' as const] : [c.damage, c.damageShape];
+    const regrowFrom = regrowStart(c);
+    if (it === regrowFrom) await this.log({ kind: 'regrow', iteration: it, damage: c.regrowDamage!, batch: c.batch });
+    const [damage, shape] = it >= regrowFrom ? [c.regrowDamage!, 'half' as const] : [c.damage, c.damageShape];
     if (damage > 0) eraseDamage(x, this.shape, range(c.batch - damage, c.batch), this.rng, shape);
     const steps = this.rng.int(c.minSteps, c.maxSteps);
     const maskSeeds = slots.map((_, b) => maskSeed(c.runSeed, it, b));
@@ -293,8 +295,7 @@ export class Trainer {
     if (c.ageSteps > 0 && (it + 1) % c.ageEvery === 0 && activePoolSize(c, it) === c.poolSize) await this.age(c.ageElders ? range(0, c.batch) : slots, it);
     s.iteration++;
     const event: TrainEvent = { kind: 'iteration', iteration: it, loss: result.loss, logs: result.logs, lr, steps, seconds: (performance.now() - started) / 1000 };
-    await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
-    this.emit(event);
+    await this.log(event);
     return null;
   }
 
@@ -373,6 +374,12 @@ export class Trainer {
   private async preview(): Promise<void> {
     const path = await writePreview(this.options.dir, this.state.iteration, this.state.config, this.pool);
     this.emit({ kind: 'preview', iteration: this.state.iteration, path });
+  }
+
+  /** Appends the event to log.jsonl and emits it. */
+  private async log(event: TrainEvent): Promise<void> {
+    await appendFile(join(this.options.dir, 'log.jsonl'), JSON.stringify(event) + '\n');
+    this.emit(event);
   }
 
   private emit(event: TrainEvent): void {
