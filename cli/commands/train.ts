@@ -377,9 +377,9 @@ const LIVING_DEFAULTS = { batch: 8, poolSize: 1024, poolStart: 256, ageSteps: 40
 
 /**
  * The regrowth phase of a living run: its last 15 %, which starts with the last learning-rate
- * step (0.85). Measured as a 600-iteration fine-tune of finished 3600-iteration icon runs with
- * half the batch half-erased (session 23, docs/performance.md): the folder's int8 copy regrew
- * and held, and both icons regrew 1.1-2.6 dB closer than without it.
+ * step (0.85). Session 23 (docs/performance.md): on the three default draws that failed regrowth
+ * in session 21, the regrown half came back 4.49 dB short on average (each capped at 10) against
+ * 6.14, and the lowest PSNR to 10^5 steps averaged 25.7 dB against 25.5; no draw healed within 1 dB.
  */
 const LIVING_REGROW_PHASE = 0.15;
 
