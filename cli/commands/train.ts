@@ -379,7 +379,7 @@ const LIVING_DEFAULTS = { batch: 8, poolSize: 1024, poolStart: 256, ageSteps: 40
  * The regrowth phase of a living run: its last 15 %, which starts with the last learning-rate
  * step (0.85). Session 23 (docs/performance.md): on the three default draws that failed regrowth
  * in session 21, the regrown half came back 4.49 dB short on average (each capped at 10) against
- * 6.14, and the lowest PSNR to 10^5 steps averaged 25.7 dB against 25.5; no draw healed within 1 dB.
+ * 6.14, and the lowest PSNR to 10^5 steps averaged 25.7 dB against 25.5; one copy of six healed within 1 dB.
  */
 const LIVING_REGROW_PHASE = 0.15;
 
