@@ -5,7 +5,7 @@ import { DEVICES, checkDevice, type Device } from '../../trainer/engine/session.
 import { DAMAGE_SHAPES } from '../../trainer/pixel/damage.ts';
 import { decodePng, encodePng, type RgbaImage } from '../../trainer/image/png.ts';
 import { ImageError, loadImage } from '../../trainer/image/load.ts';
-import { evaluateLongRun, REGROW_WINDOW } from '../../exporter/eval/long-run.ts';
+import { evaluateLongRun } from '../../exporter/eval/long-run.ts';
 import { centredBox, pixelLoss, resizeRgba, type PixelLossSpec } from '../../trainer/pixel/pixel-loss.ts';
 import { CheckpointError, loadCheckpoint, type TrainState } from '../../trainer/train/checkpoint.ts';
 import { ConfigError, LIVING_ITERATIONS, SOURCE_METHOD, validateConfig, type TrainConfig } from '../../trainer/train/config.ts';
@@ -265,9 +265,8 @@ export function pixelScore(spec: PixelLossSpec, config: TrainConfig, threads: nu
   const box = spec.box ?? { x: 0, y: 0, width: config.width, height: config.height };
   const target = resizeRgba(image, box.width, box.height);
   const grid = { width: config.width, height: config.height };
-  // nca eval's window (2000 steps) and tolerance (1 dB), measured at the window's end only: a
-  // check every 10 steps (eval's default) made a scoring several times slower
-  const regrow = config.regrowPhase! > 0 && { at: scoreRegrowAt(steps), max: REGROW_WINDOW, every: REGROW_WINDOW };
+  // nca eval's window (2000 steps) and tolerance (1 dB)
+  const regrow = config.regrowPhase! > 0 && { at: scoreRegrowAt(steps) };
   return async (model, floor) => {
     const stopBelow = Number.isFinite(floor) ? floor : undefined;
     const report = await evaluateLongRun(model, { target, grid, steps, regrow, int8: true, threads, stopBelow });

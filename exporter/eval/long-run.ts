@@ -44,8 +44,6 @@ export const DECAY_DB = 3;
 
 /** Regrowth is tested on the pattern after this many steps by default (or the largest step count, if smaller). */
 export const DEFAULT_REGROW_AT = 1000;
-/** Steps a half-erased pattern gets to come back and stay (`nca eval --regrow-max`). */
-export const REGROW_WINDOW = 2000;
 
 export interface RegrowOptions {
   /** Step count at which to erase the right half (default 1000, or the largest step count if smaller). */
@@ -226,7 +224,7 @@ export function trainedBox(model: NcaModel): { x: number; y: number; width: numb
 function regrowSettings(regrow: LongRunOptions['regrow'], lastMark: number): Required<RegrowOptions> | null {
   if (regrow === false) return null;
   const o = regrow === true || regrow === undefined ? {} : regrow;
-  const s = { at: o.at ?? Math.min(DEFAULT_REGROW_AT, lastMark), max: o.max ?? REGROW_WINDOW, every: o.every ?? 10, withinDb: o.withinDb ?? 1, shift: o.shift ?? 1 };
+  const s = { at: o.at ?? Math.min(DEFAULT_REGROW_AT, lastMark), max: o.max ?? 2000, every: o.every ?? 10, withinDb: o.withinDb ?? 1, shift: o.shift ?? 1 };
   for (const [k, v] of Object.entries(s)) {
     if (!(Number.isFinite(v) && v >= (k === 'every' ? 1 : 0))) throw new Error(`regrow.${k} must be a number >= ${k === 'every' ? 1 : 0}, not ${v}`);
   }
