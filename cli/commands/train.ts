@@ -248,16 +248,9 @@ async function pixelSource(values: Values, living: boolean): Promise<RunSource<P
 /**
  * The trainer's long-run score for a pixel-target run: the lowest PSNR (over
  * white, float and int8) of `steps`-long rollouts from the seed, as `nca eval`
- * measures it; 0 when the pattern died or exploded at any of them.
- *
- * With a regrowth phase it also erases the right half at the middle score step and
- * caps the score at the PSNR `nca eval`'s window (2000 steps) later plus 1 dB (`nca eval`'s "held"
- * tolerance): among the phase's models the pick is then one that heals and stays, not
- * only one that holds. Why: in session 24 the ring's phase models from iteration 3200 on
- * healed and held, and the holding score picked one from 2800 that grew arms
- * (docs/performance.md "Session 24"). Without a phase the regrowth test stays out of the
- * score: counted before any model was trained to heal, it picked models that held worse
- * past the score's horizon (tried twice, docs/performance.md).
+ * measures it; 0 when the pattern died or exploded at any of them. (Counting the
+ * regrowth test in the score too was tried twice: it picked models that held worse
+ * past the score's horizon, then the same checkpoint as without it; docs/performance.md.)
  */
 export function pixelScore(spec: PixelLossSpec, config: TrainConfig, threads: number | undefined): NonNullable<TrainerOptions['score']> {
   const steps = config.scoreSteps;
@@ -265,22 +258,13 @@ export function pixelScore(spec: PixelLossSpec, config: TrainConfig, threads: nu
   const box = spec.box ?? { x: 0, y: 0, width: config.width, height: config.height };
   const target = resizeRgba(image, box.width, box.height);
   const grid = { width: config.width, height: config.height };
-  // nca eval's window (2000 steps) and tolerance (1 dB)
-  const regrow = config.regrowPhase! > 0 && { at: scoreRegrowAt(steps) };
   return async (model, floor) => {
     const stopBelow = Number.isFinite(floor) ? floor : undefined;
-    const report = await evaluateLongRun(model, { target, grid, steps, regrow, int8: true, threads, stopBelow });
+    const report = await evaluateLongRun(model, { target, grid, steps, regrow: false, int8: true, threads, stopBelow });
     // An empty frame can out-score a pattern that is almost right; on a page, nothing is the worst outcome.
     const dead = report.runs.some((run) => run.marks.some((m) => m.died || m.exploded));
-    const healed = report.runs.map((run) => (run.regrow ? run.regrow.psnrEnd + run.regrow.withinDb : Infinity));
-    return dead ? 0 : Math.min(report.score ?? 0, ...healed);
+    return dead ? 0 : (report.score ?? 0);
   };
-}
-
-/** Where the score erases half: the middle score step (2000 of 500,2000,6000), settled but well before the last. */
-export function scoreRegrowAt(steps: readonly number[]): number {
-  const sorted = [...steps].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 /** "500,2000,6000" -> [500, 2000, 6000]. */
