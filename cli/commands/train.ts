@@ -380,6 +380,8 @@ const LIVING_DEFAULTS = { batch: 8, poolSize: 1024, poolStart: 256, ageSteps: 40
  * step (0.85). Session 23 (docs/performance.md): on the three default draws that failed regrowth
  * in session 21, the regrown half came back 4.49 dB short on average (each capped at 10) against
  * 6.14, and the lowest PSNR to 10^5 steps averaged 25.7 dB against 25.5; one copy of six healed within 1 dB.
+ * Those were single erases (one draw each); erased at five step counts (session 24) the same
+ * draws healed and held 15 times of 30 with the phase, 11 without; a 0.25 phase did worse (10).
  */
 const LIVING_REGROW_PHASE = 0.15;
 
