@@ -1,6 +1,19 @@
 /** `nca eval MODEL [--target IMAGE]`: a long-run quality report (float and int8), with thresholds and an exit code. */
 import { writeFile } from 'node:fs/promises';
-import { DEFAULT_EVAL_STEPS, DEFAULT_REGROW_AT, DEFAULT_THRESHOLDS, defaultGrid, evaluateLongRun, trainedBox, type LongRunReport, type RunReport } from '../../exporter/eval/long-run.ts';
+import {
+  DEFAULT_EVAL_STEPS,
+  DEFAULT_REGROW_AT,
+  DEFAULT_REGROW_TRIALS,
+  DEFAULT_THRESHOLDS,
+  defaultGrid,
+  ERASED_SIDES,
+  evaluateLongRun,
+  healedNeeded,
+  trainedBox,
+  type LongRunReport,
+  type RegrowTrial,
+  type RunReport,
+} from '../../exporter/eval/long-run.ts';
 import { toRgba8, type RgbImage } from '../../exporter/eval/metrics.ts';
 import {
   DEFAULT_TEXTURE_STEPS,
@@ -34,11 +47,13 @@ Runs a model (.nca, training checkpoint or run folder) for a long time from its 
 as the player does (same seed, same update masks), twice: with its weights as given
 and re-quantised to int8. At each step count it measures, against the target (both
 composited over white): PSNR and SSIM; and always: the alive fraction, the state range,
-and whether the state exploded, died or decayed. With a target it also erases the
-right half after --regrow-at steps and counts the steps until the PSNR is back within
-1 dB (in place or up to a cell over, --regrow-shift); it must still be so --regrow-max
-steps after the erase. Without a target it checks stability only (no explosion, death or decay, and a
-small frame-to-frame change at the end).
+and whether the state exploded, died or decayed. With a target it also tests regrowth:
+it erases half of the grid at --regrow-at steps, and again at 2, 3 and 4 times that
+(--regrow-trials; the ${ERASED_SIDES.join(', ')} half in turn, each in a copy of the run),
+and counts the steps until the PSNR is back within 1 dB (in place or up to a cell over,
+--regrow-shift). An erase has healed when it is still so --regrow-max steps after it;
+each run must heal after --min-healed of its erases. Without a target it checks
+stability only (no explosion, death or decay, and a small frame-to-frame change at the end).
 
 With --texture IMAGE it judges a texture model instead: at each step count (default
 ${DEFAULT_TEXTURE_STEPS.join(',')}) the patch and spectral distances of the frame to the
@@ -59,8 +74,13 @@ Options:
   --min-psnr DB           every PSNR, float and int8, must reach this (default ${DEFAULT_THRESHOLDS.minPsnr})
   --max-change X          without a target: largest RMS colour change over one step at
                           the end, colours in 0..1 (default ${DEFAULT_THRESHOLDS.maxChange})
-  --regrow-at N           step count at which to erase the right half (default 1000,
-                          or the largest step count if smaller)
+  --regrow-at N           step count of the first erase (default 1000, or the largest
+                          step count if smaller); erase k is at k times it
+  --regrow-trials N       erases per run (default ${DEFAULT_REGROW_TRIALS}): one erase is one draw of the
+                          update masks, and a model that heals from most may meet one
+                          it does not
+  --min-healed F          each run must heal after at least this fraction of its erases,
+                          rounded up (default ${DEFAULT_THRESHOLDS.minHealed}: 3 of 4)
   --regrow-max N          steps allowed to regrow; the regrown pattern must still be
                           there at the end of them (default 2000)
   --regrow-every N        steps between regrowth checks (default 10)
@@ -75,7 +95,7 @@ Options:
   --threads N             CPU threads (default: all cores); with 2 or more the float
                           and int8 runs go side by side
   --strip FILE.png        a PNG of the frames: target, then each step count, then
-                          the regrowth test's erased frame and its last; a row per
+                          for each erase its erased frame and its last; a row per
                           run (float, int8)
   --strip-scale N         pixels per cell in the strip (default 2)
   --config FILE           JSON file with any of these flags, e.g. {"steps": "100,1000"}
@@ -108,6 +128,8 @@ const options = {
   'min-psnr': { type: 'string' },
   'max-change': { type: 'string' },
   'regrow-at': { type: 'string' },
+  'regrow-trials': { type: 'string' },
+  'min-healed': { type: 'string' },
   'regrow-max': { type: 'string' },
   'regrow-every': { type: 'string' },
   'regrow-shift': { type: 'string' },
@@ -131,7 +153,7 @@ const options = {
 } as const;
 
 /** Flags of the target evaluation that mean nothing for a texture, and the texture's own. */
-const TARGET_FLAGS = ['target', 'no-box', 'min-psnr', 'max-change', 'regrow-at', 'regrow-max', 'regrow-every', 'regrow-shift', 'no-regrow'] as const;
+const TARGET_FLAGS = ['target', 'no-box', 'min-psnr', 'max-change', 'min-healed', 'regrow-at', 'regrow-trials', 'regrow-max', 'regrow-every', 'regrow-shift', 'no-regrow'] as const;
 const TEXTURE_FLAGS = ['texture-scale', 'max-patch-ratio', 'max-spectral-ratio', 'quality-until', 'min-std-ratio'] as const;
 
 const MAX_STEPS = 10_000_000;
@@ -181,12 +203,27 @@ function flagsOf(m: RunReport['marks'][number]): string {
   return [m.exploded && 'exploded', m.died && 'died', m.decayed && 'decayed'].filter(Boolean).join(', ');
 }
 
-function regrowLine(run: RunReport): string {
-  const r = run.regrow;
-  if (!r) return '';
-  const moved = r.moved[0] || r.moved[1] ? `, moved ${r.moved[0]},${r.moved[1]}` : '';
-  if (r.steps === null) return `${run.weights}: not within ${r.max} steps (${r.psnrEnd} dB${moved})`;
-  return `${run.weights}: ${r.steps} steps, ${r.held ? 'held' : 'not held'} (${r.psnrEnd} dB at ${r.max}${moved})`;
+/** One erase, e.g. "right half at 1000 steps (25.10 dB): 250 steps, held (25.30 dB at 2000)". */
+function trialLine(t: RegrowTrial, max: number): string {
+  const moved = t.moved[0] || t.moved[1] ? `, moved ${t.moved[0]},${t.moved[1]}` : '';
+  const what = `${t.side} half at ${t.at} steps (${t.psnrBefore.toFixed(2)} dB)`;
+  if (t.steps === null) return `${what}: not within ${max} steps (${t.psnrEnd} dB${moved})`;
+  return `${what}: ${t.steps} steps, ${t.held ? 'held' : 'not held'} (${t.psnrEnd} dB at ${max}${moved})`;
+}
+
+/** The regrowth test: what healing means, then per run the count healed and a line per erase. */
+function regrowLines(report: LongRunReport): string[] {
+  const first = report.runs.find((run) => run.regrow)?.regrow;
+  if (!first) return [];
+  const where = first.shift > 0 ? `, up to ${first.shift} cell${first.shift > 1 ? 's' : ''} over` : ', in place';
+  const needed = healedNeeded(first.trials.length, report.thresholds.minHealed);
+  const lines = [`regrowth (half the grid erased; healed = back within ${first.withinDb} dB of the PSNR before the erase${where}, and still so ${first.max} steps after it; ${needed} of ${first.trials.length} needed):`];
+  for (const run of report.runs) {
+    if (!run.regrow) continue;
+    lines.push(`  ${run.weights}: healed after ${run.regrow.healed} of ${run.regrow.trials.length} erases`);
+    for (const t of run.regrow.trials) lines.push(`    ${trialLine(t, run.regrow.max)}`);
+  }
+  return lines;
 }
 
 function describe(report: LongRunReport, path: string, target: { path: string; width: number; height: number } | null, bestScore: number | undefined, applied: boolean): string {
@@ -213,17 +250,12 @@ function describe(report: LongRunReport, path: string, target: { path: string; w
   const right = new Set([1, 2, 3, 4]);
   for (const row of [header, ...rows]) lines.push(row.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
   lines.push('');
-  const regrown = report.runs.map(regrowLine).filter(Boolean);
-  if (regrown.length) {
-    const r = report.runs[0].regrow!;
-    const where = r.shift > 0 ? `, up to ${r.shift} cell${r.shift > 1 ? 's' : ''} over` : ', in place';
-    lines.push(`regrowth after erasing the right half at ${r.at} steps (back within ${r.withinDb} dB of ${r.psnrBefore} dB${where}, and held ${r.max} steps after the erase): ${regrown.join(', ')}`);
-  }
+  lines.push(...regrowLines(report));
   lines.push(`change over one step at the end (RMS, 0..1): ${report.runs.map((r) => `${r.weights} ${r.endChange}`).join(', ')}`);
   lines.push(`ran ${report.stepsRun} steps in ${report.seconds.toFixed(1)} s (${Math.round(report.stepsRun / Math.max(report.seconds, 1e-3))} steps/s, ${report.engine} engine)`);
   if (report.score !== null) lines.push(`score: ${report.score.toFixed(2)} dB (the lowest PSNR above)`);
   const th = report.thresholds;
-  const checks = report.target ? `PSNR >= ${th.minPsnr} dB at every step count${report.runs[0].regrow ? ', regrowth' : ''}` : `no explosion, death or decay; change <= ${th.maxChange}`;
+  const checks = report.target ? `PSNR >= ${th.minPsnr} dB at every step count${report.runs[0].regrow ? `, healed after ${healedNeeded(report.runs[0].regrow.trials.length, th.minHealed)} of ${report.runs[0].regrow.trials.length} erases` : ''}` : `no explosion, death or decay; change <= ${th.maxChange}`;
   if (report.pass) lines.push(`PASS (${checks})`);
   else lines.push(`${applied ? 'FAIL' : 'below thresholds (not applied: --no-thresholds)'} (${checks}):`, ...report.failures.map((f) => `  ${f}`));
   return lines.join('\n');
@@ -398,11 +430,13 @@ export const evalCommand: Command = {
     const thresholds = {
       minPsnr: numberValue(values, 'min-psnr', DEFAULT_THRESHOLDS.minPsnr, -1000, 1000),
       maxChange: numberValue(values, 'max-change', DEFAULT_THRESHOLDS.maxChange, 0, 10),
+      minHealed: numberValue(values, 'min-healed', DEFAULT_THRESHOLDS.minHealed, 0, 1),
     };
     const regrow = values['no-regrow']
       ? false
       : {
           at: intValue(values, 'regrow-at', Math.min(DEFAULT_REGROW_AT, steps[steps.length - 1]), 0, MAX_STEPS),
+          trials: intValue(values, 'regrow-trials', DEFAULT_REGROW_TRIALS, 1, 64),
           max: intValue(values, 'regrow-max', 2000, 0, MAX_STEPS),
           every: intValue(values, 'regrow-every', 10, 1, 100_000),
           shift: intValue(values, 'regrow-shift', 1, 0, 8),

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultGrid, eraseRightHalf, evalChunk, evaluateLongRun, trainedBox, type LongRunReport } from '../../exporter/eval/long-run.ts';
+import { defaultGrid, eraseHalf, evalChunk, evaluateLongRun, healedNeeded, regrowErases, trainedBox, type LongRunReport } from '../../exporter/eval/long-run.ts';
 import { decodeNca } from '../../formats/index.ts';
 import { resizeRgba } from '../../trainer/pixel/pixel-loss.ts';
 import { decodePng } from '../../trainer/image/png.ts';
@@ -32,30 +32,47 @@ test('a model that holds the target (a fixed point) passes, and its score is the
   }
 });
 
-test('the fixed point cannot regrow: regrowth is null and the thresholds catch it', async () => {
-  const report = await evaluateLongRun(fixedPointModel(target), { target, steps: [20], int8: false, regrow: { at: 10, max: 50 } });
+test('the fixed point cannot regrow: no erase heals and the thresholds catch it', async () => {
+  const report = await evaluateLongRun(fixedPointModel(target), { target, steps: [20], int8: false, regrow: { at: 10, max: 50, trials: 2 } });
   const r = report.runs[0].regrow!;
-  assert.equal(r.steps, null);
-  assert.equal(r.held, false);
-  assert.equal(r.at, 10);
-  assert.equal(r.psnrBefore, 100);
-  assert.ok(r.psnrErased < 25, `erasing the right half should hurt: ${r.psnrErased}`);
+  assert.deepEqual(r.trials.map((t) => [t.at, t.side, t.steps, t.held, t.psnrBefore]), [
+    [10, 'right', null, false, 100],
+    [20, 'left', null, false, 100],
+  ]);
+  assert.equal(r.healed, 0);
+  for (const t of r.trials) assert.ok(t.psnrErased < 25, `erasing half should hurt: ${t.psnrErased}`);
   assert.equal(report.pass, false);
-  assert.deepEqual(report.failures, ['float: did not regrow within 50 steps of erasing the right half at 10 steps']);
+  assert.deepEqual(report.failures, ['float: healed after 0 of 2 erases (2 needed): the right half erased at 10 steps did not regrow within 50 steps; the left half erased at 20 steps did not regrow within 50 steps']);
   // The main run is not touched by the regrowth test.
   assert.deepEqual(report.runs[0].marks[0].psnr, 100);
-  // By default the pattern is erased at 1000 steps, or at the largest step count if smaller: no extra steps.
+  // --min-healed 0 lets it pass; 0.5 of 2 still needs one.
+  const lenient = (minHealed: number) => evaluateLongRun(fixedPointModel(target), { target, steps: [20], int8: false, regrow: { at: 10, max: 50, trials: 2 }, thresholds: { minHealed } });
+  assert.equal((await lenient(0)).pass, true);
+  assert.match((await lenient(0.5)).failures.join(), /healed after 0 of 2 erases \(1 needed\)/);
+  // By default the pattern is erased at 1000 steps, or at the largest step count if smaller, then at
+  // twice, three and four times that: the run goes on to the last erase.
   const short = await evaluateLongRun(fixedPointModel(target), { target, steps: [15, 25], int8: false, regrow: { max: 30 } });
-  assert.equal(short.runs[0].regrow!.at, 25);
-  assert.equal(short.stepsRun, 25 + 1 + 30);
+  assert.deepEqual(short.runs[0].regrow!.trials.map((t) => [t.at, t.side]), [[25, 'right'], [50, 'left'], [75, 'bottom'], [100, 'top']]);
+  assert.equal(short.stepsRun, 100 + 1 + 4 * 30);
+  assert.deepEqual(short.runs[0].marks.map((m) => m.steps), [15, 25], 'the erases add no step counts to the report');
+});
+
+test('healedNeeded rounds the fraction up, without a float error demanding one more', () => {
+  assert.equal(healedNeeded(4, 0.75), 3);
+  assert.equal(healedNeeded(3, 0.75), 3);
+  assert.equal(healedNeeded(1, 0.75), 1);
+  assert.equal(healedNeeded(5, 0.6), 3); // 5 x 0.6 = 3.0000000000000004
+  assert.equal(healedNeeded(4, 0), 0);
+  assert.equal(healedNeeded(4, 1), 4);
+  assert.deepEqual(regrowErases({ at: 0, trials: 5 }).map((e) => e.side), ['right', 'left', 'bottom', 'top', 'right']);
 });
 
 test('a model that grows and regrows: regrowth is counted in steps of --every, and the main run is the same with or without it', async () => {
   const model = growingModel();
   const red = solidRed(14, 9);
-  const withRegrow = await evaluateLongRun(model, { target: red, steps: [60, 90], int8: false, regrow: { at: 60, max: 200, every: 5 } });
+  const withRegrow = await evaluateLongRun(model, { target: red, steps: [60, 90], int8: false, regrow: { at: 60, max: 200, every: 5, trials: 1 } });
   assert.ok(withRegrow.pass, withRegrow.failures.join('; '));
-  const r = withRegrow.runs[0].regrow!;
+  const r = withRegrow.runs[0].regrow!.trials[0];
   assert.equal(r.psnrBefore, 100);
   assert.ok(r.psnrErased < 10);
   assert.ok(r.steps !== null && r.steps > 0 && r.steps <= 200 && r.steps % 5 === 0, `regrew in ${r.steps}`);
@@ -70,15 +87,16 @@ test('regrowth must hold: a model that regrows and then grows past its target fa
   // The growing model never stops: on a 14x9 grid with a 6x5 target in the middle, erased at 4 steps,
   // its right half is back at once, and by the end of the window it has filled the grid.
   const options = { target: solidRed(6, 5), targetAt: { x: 4, y: 2 }, grid: { width: 14, height: 9 }, steps: [4], int8: false, threads: 1, thresholds: { minPsnr: 0 } };
-  const report = await evaluateLongRun(growingModel(), { ...options, regrow: { at: 4, max: 60, every: 1, shift: 0 } });
-  const r = report.runs[0].regrow!;
+  const report = await evaluateLongRun(growingModel(), { ...options, regrow: { at: 4, max: 60, every: 1, shift: 0, trials: 1 } });
+  const r = report.runs[0].regrow!.trials[0];
   assert.ok(r.steps !== null && r.steps <= 5, `regrew in ${r.steps}`);
   assert.equal(r.held, false);
   assert.ok(r.psnrEnd < r.psnrBefore - 5, `${r.psnrEnd} at the end against ${r.psnrBefore}`);
-  assert.deepEqual(report.failures, [`float: regrew in ${r.steps} steps after erasing the right half at 4 steps, then fell to ${r.psnrEnd} dB by 60 steps after it (${r.psnrBefore} dB before)`]);
-  // The same model on a grid its target fills holds what it regrew.
+  assert.deepEqual(report.failures, [`float: healed after 0 of 1 erases (1 needed): the right half erased at 4 steps regrew in ${r.steps} steps, then fell to ${r.psnrEnd} dB by 60 steps after the erase (${r.psnrBefore} dB before)`]);
+  // The same model on a grid its target fills holds what it regrew, whichever half is erased.
   const filled = (await evaluateLongRun(growingModel(), { target: solidRed(14, 9), steps: [60], int8: false, threads: 1, regrow: { at: 60, max: 60 } })).runs[0].regrow!;
-  assert.ok(filled.steps !== null && filled.held, JSON.stringify(filled));
+  assert.deepEqual(filled.trials.map((t) => t.side), ['right', 'left', 'bottom', 'top']);
+  assert.equal(filled.healed, 4, JSON.stringify(filled));
 });
 
 test('a real ring that regrows whole one cell to the right: it passes with the default one-cell allowance and fails in place only', async () => {
@@ -88,19 +106,21 @@ test('a real ring that regrows whole one cell to the right: it passes with the d
   const ring = decodePng(new Uint8Array(await readFile(new URL('../../examples/targets/ring.png', import.meta.url))));
   const box = trainedBox(model)!;
   const options = { target: resizeRgba(ring, box.width, box.height), targetAt: { x: box.x, y: box.y }, steps: [1000], int8: false, threads: 1 };
-  const moved = (await evaluateLongRun(model, { ...options, regrow: { max: 1500 } })).runs[0].regrow!;
+  const movedTest = (await evaluateLongRun(model, { ...options, regrow: { max: 1500, trials: 1 } })).runs[0].regrow!;
+  assert.equal(movedTest.shift, 1);
+  const moved = movedTest.trials[0];
   assert.ok(moved.steps !== null && moved.steps <= 1500, `regrew in ${moved.steps}`);
   assert.deepEqual(moved.moved, [1, 0]);
-  assert.equal(moved.shift, 1);
   assert.ok(moved.psnrEnd >= moved.psnrBefore - 1 && moved.psnrBefore > 30, `${moved.psnrEnd} against ${moved.psnrBefore}`);
-  const inPlace = await evaluateLongRun(model, { ...options, regrow: { max: 1500, shift: 0 } });
-  const r = inPlace.runs[0].regrow!;
+  const inPlace = await evaluateLongRun(model, { ...options, regrow: { max: 1500, shift: 0, trials: 1 } });
+  const r = inPlace.runs[0].regrow!.trials[0];
   assert.equal(r.steps, null);
   assert.deepEqual(r.moved, [0, 0]);
   assert.ok(r.psnrEnd < moved.psnrEnd - 5, `in place it stays far below: ${r.psnrEnd}`);
   assert.equal(inPlace.pass, false);
   assert.deepEqual(inPlace.runs[0].marks, (await evaluateLongRun(model, { ...options, regrow: false })).runs[0].marks, 'the main run is not touched');
   await assert.rejects(evaluateLongRun(model, { ...options, regrow: { shift: 0.5 } }), /whole number of cells/);
+  await assert.rejects(evaluateLongRun(model, { ...options, regrow: { trials: 0 } }), /regrow.trials must be a number >= 1/);
 });
 
 test('a drifting model fails the PSNR threshold and is flagged as decayed', async () => {
@@ -206,14 +226,17 @@ test('defaultGrid: metadata.extra.grid, else the target\'s size, else 64x64', ()
   assert.deepEqual(defaultGrid(model, null), { width: 64, height: 64 });
 });
 
-test('eraseRightHalf zeroes every channel of the cells x >= W/2', () => {
-  const grid = { width: 5, height: 2 };
-  const state = new Float32Array(5 * 2 * 3).fill(1);
-  const erased = eraseRightHalf(state, grid, 3);
-  for (let y = 0; y < 2; y++) {
-    for (let x = 0; x < 5; x++) {
-      const cell = Array.from(erased.subarray((y * 5 + x) * 3, (y * 5 + x + 1) * 3));
-      assert.deepEqual(cell, x >= 2.5 ? [0, 0, 0] : [1, 1, 1], `(${x}, ${y})`);
+test('eraseHalf zeroes every channel of one half: right x >= W/2, left x < W/2, bottom y >= H/2, top y < H/2', () => {
+  const grid = { width: 5, height: 3 };
+  const state = new Float32Array(5 * 3 * 3).fill(1);
+  const gone = { right: (x: number) => x >= 2.5, left: (x: number) => x < 2.5, bottom: (_: number, y: number) => y >= 1.5, top: (_: number, y: number) => y < 1.5 };
+  for (const [side, erasedAt] of Object.entries(gone)) {
+    const erased = eraseHalf(state, grid, 3, side as keyof typeof gone);
+    for (let y = 0; y < 3; y++) {
+      for (let x = 0; x < 5; x++) {
+        const cell = Array.from(erased.subarray((y * 5 + x) * 3, (y * 5 + x + 1) * 3));
+        assert.deepEqual(cell, erasedAt(x, y) ? [0, 0, 0] : [1, 1, 1], `${side} (${x}, ${y})`);
+      }
     }
   }
   assert.ok(state.every((v) => v === 1), 'the input is left alone');
@@ -245,15 +268,16 @@ test('targetAt places the target; trainedBox reads metadata.extra.box', async ()
 
 test('float and int8 side by side in worker threads (threads 2) give the one-thread report; progress adds up', async () => {
   const red = solidRed(14, 9);
-  const options = { target: red, steps: [40, 80], regrow: { at: 40, max: 100, every: 5 }, keepFrames: true } as const;
+  const options = { target: red, steps: [40, 80], regrow: { at: 40, max: 100, every: 5, trials: 2 }, keepFrames: true } as const;
   const progress: [number, number][] = [];
   const split = await evaluateLongRun(growingModel(), { ...options, threads: 2, onProgress: (done, total) => progress.push([done, total]) });
   const alone = await evaluateLongRun(growingModel(), { ...options, threads: 1 });
   assert.deepEqual(split.runs.map((r) => r.weights), ['float', 'int8']);
-  assert.ok(split.runs.every((r) => r.regrow?.steps !== null), 'both regrow');
+  assert.ok(split.runs.every((r) => r.regrow?.healed === 2), 'both regrow, twice');
+  assert.ok(split.runs.every((r) => r.regrowFrames?.length === 4), 'an erased frame and a last frame per erase');
   assert.deepEqual(split.runs, alone.runs);
   assert.equal(split.stepsRun, alone.stepsRun);
   const [done, total] = progress[progress.length - 1];
   assert.equal(done, total);
-  assert.equal(total, 2 * (80 + 1 + 100)); // per run: the steps, one for the end change, the regrowth budget
+  assert.equal(total, 2 * (80 + 1 + 2 * 100)); // per run: the steps, one for the end change, two erases' regrowth budget
 });
