@@ -48,8 +48,8 @@ export const DEFAULT_REGROW_AT = 1000;
 /**
  * Erases per run by default. One erase is one draw of the update masks: in session 24 three
  * ring models that each healed after erases at 500, 2000, 3000 and 6000 steps all failed
- * the one at 1000 (docs/performance.md). Four erases, one per side, cost 8000 steps on top
- * of the 10^5 of a default evaluation.
+ * the one at 1000 (docs/performance.md). Four erases, one per side, cost 6000 steps more
+ * than one did: 108,001 steps per run of a default evaluation against 102,001.
  */
 export const DEFAULT_REGROW_TRIALS = 4;
 /** The half each erase clears, in turn: the first is the right half (x >= W/2), as before trials. */
