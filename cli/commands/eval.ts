@@ -76,9 +76,9 @@ Options:
                           the end, colours in 0..1 (default ${DEFAULT_THRESHOLDS.maxChange})
   --regrow-at N           step count of the first erase (default 1000, or the largest
                           step count if smaller); erase k is at k times it
-  --regrow-trials N       erases per run (default ${DEFAULT_REGROW_TRIALS}): one erase is one draw of the
-                          update masks, and a model that heals from most may meet one
-                          it does not
+  --regrow-trials N       erases per run (default ${DEFAULT_REGROW_TRIALS}), each side in turn: a model
+                          may heal one half and not another, and one erase is one
+                          draw of the update masks
   --min-healed F          each run must heal after at least this fraction of its erases,
                           rounded up (default ${DEFAULT_THRESHOLDS.minHealed}: 3 of 4)
   --regrow-max N          steps allowed to regrow; the regrown pattern must still be
