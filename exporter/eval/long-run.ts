@@ -46,10 +46,10 @@ export const DECAY_DB = 3;
 /** Regrowth is tested on the pattern after this many steps by default (or the largest step count, if smaller). */
 export const DEFAULT_REGROW_AT = 1000;
 /**
- * Erases per run by default. One erase is one draw of the update masks: in session 24 three
- * ring models that each healed after erases at 500, 2000, 3000 and 6000 steps all failed
- * the one at 1000 (docs/performance.md). Four erases, one per side, cost 6000 steps more
- * than one did: 108,001 steps per run of a default evaluation against 102,001.
+ * Erases per run by default, one per side: a model may heal one half and never another (the
+ * shipped ring heals its right half 6 times of 6 and its top 0 of 6; session 25), and one erase
+ * is one draw of the update masks (session 24; docs/performance.md). Four erases cost 6000
+ * steps more than one did: 108,001 steps per run of a default evaluation against 102,001.
  */
 export const DEFAULT_REGROW_TRIALS = 4;
 /** The half each erase clears, in turn: the first is the right half (x >= W/2), as before trials. */
@@ -341,8 +341,8 @@ export async function advance(engine: Engine, to: number, slice: number, tick: (
 
 /**
  * A copy of a [H][W][C] state with every channel of one half of the grid set to zero: right
- * x >= W/2, left x < W/2, bottom y >= H/2, top y < H/2 (on an odd side, the half without the
- * middle line goes: right and bottom keep it, left and top take it).
+ * x >= W/2, left x < W/2, bottom y >= H/2, top y < H/2 (on an odd side the middle column or
+ * row belongs to the left or top half).
  */
 export function eraseHalf(state: Float32Array, grid: Grid, channels: number, side: ErasedSide): Float32Array {
   const erased = state.slice();
