@@ -55,6 +55,11 @@ export const DEFAULT_REGROW_TRIALS = 4;
 /** The half each erase clears, in turn: the first is the right half (x >= W/2), as before trials. */
 export const ERASED_SIDES = ['right', 'left', 'bottom', 'top'] as const;
 export type ErasedSide = (typeof ERASED_SIDES)[number];
+/** One erase of the regrowth test: the step count and the half. */
+export interface Erase {
+  at: number;
+  side: ErasedSide;
+}
 
 export interface RegrowOptions {
   /** Step count of the first erase (default 1000, or the largest step count if smaller); erase k (from 1) is at k times it. */
@@ -257,13 +262,12 @@ function regrowSettings(regrow: LongRunOptions['regrow'], lastMark: number): Req
   for (const [k, v] of Object.entries(s)) {
     if (!(Number.isFinite(v) && v >= least(k))) throw new Error(`regrow.${k} must be a number >= ${least(k)}, not ${v}`);
   }
-  if (!Number.isInteger(s.shift)) throw new Error(`regrow.shift must be a whole number of cells, not ${s.shift}`);
-  if (!Number.isInteger(s.trials)) throw new Error(`regrow.trials must be a whole number, not ${s.trials}`);
+  for (const k of ['shift', 'trials'] as const) if (!Number.isInteger(s[k])) throw new Error(`regrow.${k} must be a whole number${k === 'shift' ? ' of cells' : ''}, not ${s[k]}`);
   return s;
 }
 
 /** The erases of a regrowth test: erase k (from 1) at k x `at` steps, the sides in turn. */
-export function regrowErases(r: Pick<Required<RegrowOptions>, 'at' | 'trials'>): { at: number; side: ErasedSide }[] {
+export function regrowErases(r: Pick<Required<RegrowOptions>, 'at' | 'trials'>): Erase[] {
   return Array.from({ length: r.trials }, (_, i) => ({ at: r.at * (i + 1), side: ERASED_SIDES[i % ERASED_SIDES.length] }));
 }
 
@@ -353,7 +357,7 @@ export function eraseHalf(state: Float32Array, grid: Grid, channels: number, sid
   return erased;
 }
 
-async function regrowth(model: NcaModel, state: Float32Array, erase: { at: number; side: ErasedSide }, before: number, plan: RunPlan): Promise<{ trial: RegrowTrial; frames: [RgbImage, RgbImage] }> {
+async function regrowth(model: NcaModel, state: Float32Array, erase: Erase, before: number, plan: RunPlan): Promise<{ trial: RegrowTrial; frames: [RgbImage, RgbImage] }> {
   const r = plan.regrow!;
   const { grid, target } = plan;
   const { at, side } = erase;
