@@ -77,8 +77,8 @@ export interface ClipLossSpec {
 export interface RunSource<Spec = ClipLossSpec> {
   grid: { width: number; height: number };
   colorCount: 3 | 4;
-  /** A cell seed's position relative to the grid centre. */
-  seedOffset?: [number, number];
+  /** A cell seed's cells, [dx, dy] from the grid centre (TrainConfig.seedCells). */
+  seedCells?: [number, number][];
   seed: 'cell' | 'noise';
   spec: Spec;
   title: string;

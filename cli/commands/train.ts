@@ -7,6 +7,7 @@ import { decodePng, encodePng, type RgbaImage } from '../../trainer/image/png.ts
 import { ImageError, loadImage } from '../../trainer/image/load.ts';
 import { evaluateLongRun } from '../../exporter/eval/long-run.ts';
 import { centredBox, pixelLoss, resizeRgba, type PixelLossSpec } from '../../trainer/pixel/pixel-loss.ts';
+import { placeSeedCells } from '../../trainer/pixel/seed-cells.ts';
 import { CheckpointError, loadCheckpoint, type TrainState } from '../../trainer/train/checkpoint.ts';
 import { ConfigError, LIVING_ITERATIONS, SOURCE_METHOD, validateConfig, type TrainConfig } from '../../trainer/train/config.ts';
 import type { Loss } from '../../trainer/train/loss.ts';
@@ -55,7 +56,10 @@ Options:
                          colour = state + 0.5, circular padding, no alive masking
   --clamp Q              clamp the state to [-Q, Q] after each step (default 3
                          for living models, 2 for textures, 0 = none)
-  --seed cell|noise      initial state: one live cell (default) or per-cell noise
+  --seed cell|noise      initial state: live cells (default) or per-cell noise
+  --seed-cells 1|2       living models: cells in the seed (default 2: the deepest
+                         point of the target and its mirror image through the
+                         centre, so every half of it can regrow; 1 = one cell)
   --steps MIN-MAX        NCA steps per iteration (default 64-95; living models: 64-96,
                          or 2 x the target's long side + 32 for large targets;
                          textures: 32-64)
@@ -147,6 +151,7 @@ const options = {
   'score-steps': { type: 'string' },
   'keep-scored': { type: 'boolean' },
   seed: { type: 'string' },
+  'seed-cells': { type: 'string' },
   steps: { type: 'string' },
   batch: { type: 'string' },
   pool: { type: 'string' },
@@ -225,17 +230,16 @@ async function pixelSource(values: Values, living: boolean): Promise<RunSource<P
   // The checkpoint carries the target as PNG, whatever the input format, so --resume needs no file.
   const spec: PixelLossSpec = { kind: 'pixel', targetPng: Buffer.from(encodePng(image)).toString('base64'), targetName: basename(targetPath) };
   let grid = size;
-  let seedOffset: [number, number] | undefined;
+  let seedCells: [number, number][] | undefined;
   if (living) {
     const pad = intValue(values, 'pad', Math.max(6, Math.round(Math.max(size.width, size.height) / 4)), 0, 512);
     grid = { width: size.width + 2 * pad, height: size.height + 2 * pad };
     spec.box = centredBox(grid, size.width, size.height);
-    const [x, y] = seedPixel(resizeRgba(image, size.width, size.height));
-    seedOffset = [spec.box.x + x - Math.floor(grid.width / 2), spec.box.y + y - Math.floor(grid.height / 2)];
+    seedCells = placeSeedCells(resizeRgba(image, size.width, size.height), spec.box, grid, intValue(values, 'seed-cells', 2, 1, 2) as 1 | 2);
   }
   return {
     grid,
-    seedOffset,
+    seedCells,
     colorCount: living || transparent ? 4 : 3,
     seed: 'cell',
     spec,
@@ -305,35 +309,6 @@ function textureScorer(spec: TextureLossSpec, config: TrainConfig): TrainerOptio
 function scorerFor(spec: TrainState['lossSpec'], config: TrainConfig, threads: number | undefined): TrainerOptions['score'] {
   if (spec.kind === 'texture') return textureScorer(spec as TextureLossSpec, config);
   return spec.kind === 'pixel' ? pixelScore(spec as PixelLossSpec, config, threads) : undefined;
-}
-
-/**
- * The pixel where a living model's seed goes: the one deepest inside the
- * opaque part (alpha >= half, or the most opaque pixels), nearest the centre
- * among equals. A seed on or next to a transparent spot, like a ring's hole
- * or its edge, is told to vanish and dies before it can grow.
- */
-function seedPixel(image: RgbaImage): [number, number] {
-  const { width, height, data } = image;
-  let maxAlpha = 0;
-  for (let i = 3; i < data.length; i += 4) maxAlpha = Math.max(maxAlpha, data[i]);
-  const solid = (x: number, y: number) => x >= 0 && y >= 0 && x < width && y < height && data[(y * width + x) * 4 + 3] >= Math.min(128, maxAlpha);
-  // clearance: the largest square ring radius (up to 8) inside which every pixel is solid
-  const clearance = (x: number, y: number) => {
-    for (let r = 0; r <= 8; r++) {
-      for (let d = -r; d <= r; d++) if (!solid(x + d, y - r) || !solid(x + d, y + r) || !solid(x - r, y + d) || !solid(x + r, y + d)) return r;
-    }
-    return 9;
-  };
-  let best: [number, number] = [Math.floor(width / 2), Math.floor(height / 2)];
-  let bestKey = [-1, 0];
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const key = [clearance(x, y), -((x - (width - 1) / 2) ** 2 + (y - (height - 1) / 2) ** 2)];
-      if (key[0] > bestKey[0] || (key[0] === bestKey[0] && key[1] > bestKey[1])) (best = [x, y]), (bestKey = key);
-    }
-  }
-  return best;
 }
 
 /**
@@ -428,7 +403,7 @@ async function newRun(values: Values, positionals: string[], options: ClipRunOpt
     ...source.grid,
     iterations: intValue(values, 'iterations', defaults.iterations, 1),
     seed: choiceValue(values, 'seed', ['cell', 'noise'] as const, source.seed),
-    ...(source.seedOffset ? { seedOffset: source.seedOffset } : {}),
+    ...(source.seedCells ? { seedCells: source.seedCells } : {}),
     minSteps,
     maxSteps,
     batch,

@@ -66,6 +66,8 @@ export async function saveCheckpoint(dir: string, state: TrainState): Promise<vo
     ...Object.entries(state.adam.v).map(([k, v]) => [`adam.v.${k}`, v] as [string, Tensor]),
     ['pool', state.pool],
     ['poolLoss', state.poolLoss],
+    // an image seed's state is a tensor too; the header keeps its size
+    ...(state.seed.kind === 'image' ? [['seed', state.seed.data] as [string, Tensor]] : []),
   ];
   let offset = 0;
   const table: TensorEntry[] = tensors.map(([name, t]) => {
@@ -73,8 +75,9 @@ export async function saveCheckpoint(dir: string, state: TrainState): Promise<vo
     offset += t.byteLength;
     return entry;
   });
-  const { weights: _w, average: _a, adam, pool: _p, poolLoss: _l, ...small } = state;
-  const json = new TextEncoder().encode(JSON.stringify({ ...small, adamStep: adam.step, tensors: table }));
+  const { weights: _w, average: _a, adam, pool: _p, poolLoss: _l, seed, ...small } = state;
+  const seedHead = seed.kind === 'image' ? { kind: seed.kind, width: seed.width, height: seed.height } : seed;
+  const json = new TextEncoder().encode(JSON.stringify({ ...small, seed: seedHead, adamStep: adam.step, tensors: table }));
   const head = Buffer.alloc(align8(12 + json.length));
   head.write(MAGIC, 0, 'latin1');
   head.writeUInt32LE(json.length, 8);
@@ -137,6 +140,11 @@ export function decodeCheckpoint(input: Uint8Array, path = CHECKPOINT_FILE): Tra
   const { adamStep, tensors: _t, ...small } = meta;
   const pool = read.get('pool');
   if (!pool) throw new CheckpointError(`${path} has no pool`);
+  if (small.seed.kind === 'image') {
+    const data = read.get('seed');
+    if (!(data instanceof Float32Array) || data.length !== small.seed.width * small.seed.height * meta.config.topology.channels) throw new CheckpointError(`${path} has no image seed of ${small.seed.width}x${small.seed.height} cells`);
+    small.seed = { ...small.seed, data };
+  }
   const average = group('average.');
   return {
     ...small,

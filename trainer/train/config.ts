@@ -25,8 +25,11 @@ export interface TrainConfig {
   /** Every n-th iteration, batch slot 0 is replaced by a fresh seed first. */
   seedEvery: number;
   seed: SeedKind;
-  /** A cell seed's position relative to the grid centre, [dx, dy] (.nca v1.1); absent = the centre. */
-  seedOffset?: [number, number];
+  /**
+   * A cell seed's cells, [dx, dy] from the grid centre: one (.nca v1.1 offset) or two (an image
+   * seed; seeds.ts); absent = one cell at the centre. A checkpoint keeps the recipe these made.
+   */
+  seedCells?: [number, number][];
   /** Weight of the mean overflow penalty |x - clamp(x, -1, 1)|. */
   overflowWeight: number;
   /**

@@ -6,14 +6,38 @@ import { putHwc, type BatchShape } from '../nca/layout.ts';
 export type SeedKind = 'noise' | 'cell';
 
 /**
- * `cell`: one live cell at the centre, or `cellOffset` [dx, dy] from it, with the colour
- * channels at 0 and every other channel at 1 (Growing NCA).
+ * `cell`: live cells with the colour channels at 0 and every other channel at 1 (Growing NCA):
+ * one at the grid centre, or at `cells[0]` [dx, dy] from it. A second cell (`cells[1]`) has its
+ * hidden channels at -1 instead, so the rule can tell the two apart and grow each its own part.
+ * Two cells are stored as a small image seed, which every engine plays.
  */
-export function seedRecipe(kind: SeedKind, topology: Topology, cellOffset?: [number, number]): SeedRecipe {
+export function seedRecipe(kind: SeedKind, topology: Topology, cells: [number, number][] = []): SeedRecipe {
   if (kind === 'noise') return { kind: 'noise' };
   const { offset, count } = topology.color;
-  const value = Array.from({ length: topology.channels }, (_, c) => (c >= offset && c < offset + Math.min(count, 3) ? 0 : 1));
-  return cellOffset && (cellOffset[0] !== 0 || cellOffset[1] !== 0) ? { kind: 'cell', value, offset: cellOffset } : { kind: 'cell', value };
+  const colour = (c: number) => c >= offset && c < offset + Math.min(count, 3);
+  const value = Array.from({ length: topology.channels }, (_, c) => (colour(c) ? 0 : 1));
+  if (cells.length > 2) throw new RangeError(`a cell seed has one or two cells, not ${cells.length}`);
+  if (cells.length < 2) {
+    const [dx, dy] = cells[0] ?? [0, 0];
+    return dx !== 0 || dy !== 0 ? { kind: 'cell', value, offset: [dx, dy] } : { kind: 'cell', value };
+  }
+  const alpha = count === 4 ? offset + 3 : -1;
+  const second = value.map((v, c) => (colour(c) || c === alpha ? v : -v));
+  return cellImage(topology.channels, cells, [value, second]);
+}
+
+/**
+ * Cells at offsets from the grid centre as an image seed. The image's sides are even, so
+ * centring it (floor((W - w) / 2)) puts each cell where a cell seed with that offset goes
+ * (floor(W / 2) + dx) on a grid of any size.
+ */
+function cellImage(channels: number, cells: [number, number][], values: number[][]): SeedRecipe {
+  const half = (axis: 0 | 1) => Math.max(...cells.map((cell) => Math.max(-cell[axis], cell[axis] + 1)));
+  const [hx, hy] = [half(0), half(1)];
+  const width = 2 * hx;
+  const data = new Float32Array(width * 2 * hy * channels);
+  cells.forEach(([dx, dy], i) => data.set(values[i], ((dy + hy) * width + dx + hx) * channels));
+  return { kind: 'image', width, height: 2 * hy, data };
 }
 
 /** One seed state as [C, H, W]; `noiseSeed` picks the noise field of a noise seed. */

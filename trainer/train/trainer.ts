@@ -96,7 +96,7 @@ export class Trainer {
   static async start(config: TrainConfig, loss: Loss, options: TrainerOptions, extra: Partial<Pick<TrainState, 'metadata' | 'lossSpec'>> = {}): Promise<Trainer> {
     const c = validateConfig(structuredClone(config));
     const rng = new Rng(c.runSeed);
-    const seed = seedRecipe(c.seed, c.topology, c.seedOffset);
+    const seed = seedRecipe(c.seed, c.topology, c.seedCells);
     const grid = { width: c.width, height: c.height };
     const stateSize = c.topology.channels * c.width * c.height;
     const pool = new Float32Array(c.poolSize * stateSize);
