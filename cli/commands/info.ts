@@ -1,5 +1,6 @@
 /** `nca info FILE`: topology, size and metadata of a .nca file. */
 import { decodeNca, NcaFormatError, type DecodedNca } from '../../formats/index.ts';
+import type { SeedRecipe } from '../../formats/model.ts';
 import { parseFlags, readInput } from '../args.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import type { Command } from '../command.ts';
@@ -31,7 +32,7 @@ function describe({ model, file }: DecodedNca, path: string): string {
   const scoreKind = m.clipModel?.startsWith('texture-') ? 'texture score, -max(ratio / threshold)' : 'dB, lowest long-run PSNR';
   const best = scores === null ? null : `${scores.toFixed(2)} (${scoreKind}, iteration ${m.extra!.bestIteration})`;
   const scales = t.filterScales ? ` scaled by ${t.filterScales.map((v) => +v.toFixed(4)).join(', ')}` : '';
-  const seed = model.seed.kind === 'image' ? `image ${model.seed.width}x${model.seed.height}` : model.seed.kind;
+  const seed = describeSeed(model.seed, t.channels);
   const lines = [
     `${path}: .nca v${file.version}, ${file.byteLength} bytes`,
     `  channels     ${t.channels} (colour: ${colour})`,
@@ -79,3 +80,12 @@ export const info: Command = {
     return EXIT.ok;
   },
 };
+
+/** "noise", "cell at the grid centre", "cell at [-1, -10] from the grid centre", "image 2x20 (2 of 40 cells set)". */
+function describeSeed(seed: SeedRecipe, channels: number): string {
+  if (seed.kind === 'cell') return seed.offset ? `cell at [${seed.offset.join(', ')}] from the grid centre` : 'cell at the grid centre';
+  if (seed.kind === 'noise') return 'noise';
+  let cells = 0;
+  for (let i = 0; i < seed.width * seed.height; i++) if (seed.data.subarray(i * channels, (i + 1) * channels).some((v) => v !== 0)) cells++;
+  return `image ${seed.width}x${seed.height} (${cells} of ${seed.width * seed.height} cells set)`;
+}

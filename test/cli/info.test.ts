@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeNca } from '../../formats/index.ts';
 import { randomModel } from '../helpers/models.ts';
+import { seedRecipe } from '../../trainer/train/seeds.ts';
 import { runNca } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'nca-info-'));
@@ -19,6 +20,20 @@ test('nca info prints topology, size and metadata', () => {
   assert.match(stdout, /48 -> 128 \(relu\) -> 12/);
   assert.match(stdout, /w1 int8\[128x48\]/);
   assert.match(stdout, /"the pytorch logo":1/);
+});
+
+test('nca info says where the seed cells are', () => {
+  const cases: [ReturnType<typeof randomModel>['seed'], RegExp][] = [
+    [{ kind: 'noise' }, /seed +noise\n/],
+    [seedRecipe('cell', randomModel().topology), /seed +cell at the grid centre\n/],
+    [seedRecipe('cell', randomModel().topology, [[-1, -10]]), /seed +cell at \[-1, -10\] from the grid centre\n/],
+    [seedRecipe('cell', randomModel().topology, [[-1, -10], [0, 9]]), /seed +image 2x20 \(2 of 40 cells set\)\n/],
+  ];
+  for (const [recipe, line] of cases) {
+    const path = join(dir, `seed-${recipe.kind}.nca`);
+    writeFileSync(path, encodeNca({ ...randomModel(), seed: recipe }));
+    assert.match(runNca(['info', path]).stdout, line);
+  }
 });
 
 test('nca info --json is machine-readable', () => {
