@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { defaultTopology } from '../../formats/model.ts';
 import { createState } from '../../formats/reference-core.ts';
@@ -7,6 +10,7 @@ import type { RgbaImage } from '../../trainer/image/png.ts';
 import { centredBox } from '../../trainer/pixel/pixel-loss.ts';
 import { placeSeedCells } from '../../trainer/pixel/seed-cells.ts';
 import { seedRecipe } from '../../trainer/train/seeds.ts';
+import { runNca } from '../helpers/cli.ts';
 
 /** An RGBA image, opaque red where `inside(x, y)`. */
 function drawn(width: number, height: number, inside: (x: number, y: number) => boolean): RgbaImage {
@@ -80,4 +84,12 @@ test('a target with one opaque pixel gets one seed cell, on it', () => {
   const grid = { width: 21, height: 21 };
   const box = centredBox(grid, 9, 9);
   assert.deepEqual(placeSeedCells(dot, box, grid, 2), [[box.x + 6 - 10, box.y + 2 - 10]]);
+});
+
+test('nca train refuses a seed of other than one or two cells, and writes nothing', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'nca-seed-cells-')), 'run');
+  const { code, stderr } = runNca(['train', '--target', 'examples/targets/ring.png', '--seed-cells', '3', '--out', out, '--quiet']);
+  assert.equal(code, 64);
+  assert.match(stderr, /--seed-cells must be a whole number from 1 to 2/);
+  assert.equal(existsSync(out), false);
 });
