@@ -13,15 +13,14 @@ cd "$(dirname "$0")/.."
 nca() { echo "+ nca $*" >&2; node bin/nca.mjs "$@"; }
 # Per shape, the flags each was trained with. The ring: the living defaults of session 26 (a seed of
 # two cells, 3600 iterations, the regrowth phase) at the default size (32 cells in a 48-cell grid),
-# run seed 1 and two threads. The flower and the heart: 20 cells (a 32-cell grid), one seed cell, no regrowth phase and the defaults of session 4 (pool 256,
-# no weight average, scored every 100, discs, and no pool ageing: it came in session 9); the heart also needs a longer run, run seed 1 (seed
-# 0's models drifted in float or exploded in int8) and half-plane damage besides discs (with discs
-# only it held but regrew one cell short; examples/README.md).
+# run seed 1 and two threads. The heart: the same defaults at 20 cells (a 32-cell grid), run seed 1,
+# two threads. The flower: 20 cells, one seed cell, no regrowth phase and the defaults of session 4
+# (pool 256, no weight average, scored every 100, discs, and no pool ageing: it came in session 9).
 SESSION4="--size 20x20 --pool 256 --weight-average 0 --score-every 100 --age-steps 0 --seed-cells 1 --regrow-phase 0"
-declare -A RUN=([ring]="--run-seed 1" [flower]="$SESSION4 --iterations 500 --damage-shape disc"
-  [heart]="$SESSION4 --iterations 1500 --run-seed 1 --damage-shape mixed")
-# A run repeats exactly only for the same thread count: the ring was trained on two.
-declare -A THREADS=([ring]=2 [flower]=1 [heart]=1)
+declare -A RUN=([ring]="--run-seed 1" [heart]="--size 20x20 --run-seed 1"
+  [flower]="$SESSION4 --iterations 500 --damage-shape disc")
+# A run repeats exactly only for the same thread count: the ring and the heart were trained on two.
+declare -A THREADS=([ring]=2 [heart]=2 [flower]=1)
 declare -A GRID=([ring]=48x48 [flower]=32x32 [heart]=32x32)
 # Per texture: the cells with the defaults (the spectrum term, since session 6); the stripes and the
 # marble were trained before it existed, with patches only.
