@@ -5,11 +5,11 @@ import type { Box } from './pixel-loss.ts';
 type Grid = { width: number; height: number };
 
 /**
- * The seed cells of a target (already resized to `box`) placed in `box` of `grid`, as [dx, dy] from the grid centre
- * (floor(W / 2), floor(H / 2)). The first is the pixel deepest inside the opaque part (alpha >=
- * half, or the most opaque pixels), nearest the box centre among equals: a seed on or next to a
- * transparent spot, like a ring's hole or its edge, is told to vanish and dies before it can
- * grow. With `count` 2, the second is the opaque pixel nearest the first's mirror image through
+ * The seed cells of a target (already resized to `box`) placed in `box` of `grid`, as [dx, dy]
+ * from the grid centre (floor(W / 2), floor(H / 2)). The first is the pixel deepest inside the
+ * opaque part (alpha >= half, or the most opaque pixels), nearest the box centre among equals: a
+ * seed on or next to a transparent spot, like a ring's hole or its edge, is told to vanish and
+ * dies before it can grow. With `count` 2, the second is the opaque pixel nearest the first's mirror image through
  * the grid centre, so that erasing any half of the grid (nca eval's regrowth test) leaves one of
  * the two: a pattern cannot rebuild the half that held its only seed (docs/performance.md
  * "Session 25"). A target with one opaque pixel gets one cell.
